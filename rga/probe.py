@@ -1,0 +1,237 @@
+"""Attention probe: the maps a trained ReIDNet applies, through an explicit accessor.
+
+Like DINO's ``get_last_selfattention``, the maps are recomputed by the attention modules
+themselves (``module.attention_maps(x)`` and ``module.relation_row_col(x, index)``, the same
+computation as their ``forward``) on the exact inputs they see inside the network. The inputs
+are captured with forward pre-hooks, which are removed again before returning; the network's
+forward is stopped once the last requested stage has been reached. Drawing lives in
+``rga.draw``; scoring against person masks in ``rga.attention_precision``.
+
+Everything runs in eval mode (BN uses its running statistics, as at test time) without
+gradients, and the model's train/eval mode is restored afterwards. Results are **numpy float32
+arrays on the CPU**: ready for plotting, scoring and saving as small ``.npy`` files.
+
+Used for supplementary Figures 1 and 2 (spatial maps of attention4, and of attention1-4) and
+for the "spatial precision" claim of its section 4, scored by ``score_model_attention``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rga.attention_precision import (
+    attention_precision,
+    attention_precision_per_image,
+    average_scores,
+)
+from rga.model.rga import AttentionMaps
+
+__all__ = [
+    "AttentionMaps",
+    "attention_precision",
+    "probe",
+    "relation_maps",
+    "score_model_attention",
+]
+
+
+class _StopForward(Exception):
+    """Raised by the capture hook once every requested stage input is stored."""
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        return model.module
+    return model
+
+
+def _attention_modules(model: nn.Module, stages: Iterable[int] | None) -> dict[int, nn.Module]:
+    """{stage: module} for the requested stages (all present ones if None), in stage order."""
+    present = getattr(_unwrap(model), "attention_modules", None)
+    if present is None:
+        raise TypeError(
+            f"{type(model).__name__} has no `attention_modules`; pass an rga.model.ReIDNet"
+        )
+    if stages is None:
+        return dict(sorted(present.items()))
+    stages = [stages] if isinstance(stages, int) else list(stages)
+    missing = [s for s in stages if s not in present]
+    if missing:
+        raise KeyError(
+            f"no attention module at stage(s) {missing}; this model has attention at stages "
+            f"{sorted(present)} (build it with positions=... to add others)"
+        )
+    return {s: present[s] for s in sorted(set(stages))}
+
+
+def _check_images(images: Tensor) -> None:
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] != 3:
+        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+        raise ValueError(
+            f"images must be a (B, 3, H, W) tensor of normalised images; got {shape}. "
+            "For one image pass image[None]."
+        )
+
+
+def _capture_inputs(
+    model: nn.Module, images: Tensor, modules: dict[int, nn.Module]
+) -> dict[int, Tensor]:
+    """Run ``model`` on ``images`` (in its current mode and grad mode); each module's input."""
+    _check_images(images)
+    if not modules:
+        return {}
+    captured: dict[int, Tensor] = {}
+    last = max(modules)
+
+    def hook_for(stage: int):
+        def hook(_module, args):
+            captured[stage] = args[0]
+            if stage == last:
+                raise _StopForward
+
+        return hook
+
+    handles = [m.register_forward_pre_hook(hook_for(s)) for s, m in modules.items()]
+    device = next(model.parameters()).device
+    try:
+        model(images.to(device=device, dtype=torch.float32))
+    except _StopForward:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = sorted(set(modules) - set(captured))
+    if missing:
+        raise RuntimeError(
+            f"the attention module(s) at stage(s) {missing} were not called in the forward pass"
+        )
+    return captured
+
+
+def _numpy(x: Tensor | None) -> np.ndarray | None:
+    return None if x is None else x.detach().float().cpu().numpy()
+
+
+@contextmanager
+def _eval_no_grad(model: nn.Module) -> Iterator[nn.Module]:
+    """The unwrapped model in eval mode without autograd; its train/eval mode is restored after."""
+    net = _unwrap(model)
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            yield net
+    finally:
+        net.train(was_training)
+
+
+def probe(
+    model: nn.Module, images: Tensor, stages: Iterable[int] | int | None = None
+) -> dict[int, AttentionMaps]:
+    """The attention gates each attention module applies to ``images``.
+
+    Args:
+        model: a ReIDNet (``model.attention_modules`` = {stage: module}).
+        images: (B, 3, H, W) normalised images at the size the model was built for.
+        stages: stages to probe (default: every stage with attention).
+    Returns:
+        {stage: AttentionMaps(spatial, channel)} with numpy float32 arrays in (0, 1):
+        spatial (B, h, w) (the module's (B, 1, h, w) squeezed) or None, channel (B, C) or None.
+        A baseline model (no attention) gives {}.
+    """
+    modules = _attention_modules(model, stages)
+    with _eval_no_grad(model) as net:
+        inputs = _capture_inputs(net, images, modules)
+        maps = {s: modules[s].attention_maps(inputs[s]) for s in modules}
+    return {
+        s: AttentionMaps(
+            spatial=None if m.spatial is None else _numpy(m.spatial[:, 0]),  # (B,1,h,w)->(B,h,w)
+            channel=_numpy(m.channel),
+        )
+        for s, m in maps.items()
+    }
+
+
+def relation_maps(
+    model: nn.Module, images: Tensor, stage: int, index: int | tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row R[i, :] and column R[:, i] of the spatial affinity R = Q^T K at one stage.
+
+    Works with either relation path (the module computes them from Q and K; R is never built).
+
+    Args:
+        model: a ReIDNet with RGA spatial attention (with relations) at ``stage``.
+        images: (B, 3, H, W) normalised images.
+        stage: 1..4.
+        index: position i in raster order (row * w + col) on the stage's (h, w) grid, or (row, col).
+    Returns:
+        (row, col): numpy float32 arrays (B, h, w); row[b, r, c] = R[i, (r, c)],
+        col[b, r, c] = R[(r, c), i]. Unbounded values (no softmax in RGA).
+    """
+    module = _attention_modules(model, [stage])[stage]
+    if not hasattr(module, "relation_row_col"):
+        raise TypeError(
+            f"the attention module at stage {stage} ({type(module).__name__}) has no relations; "
+            "relation maps need an RGA module with spatial relations (kind 'rga-sc' or 'rga-s')"
+        )
+    if isinstance(index, (tuple, list, np.ndarray)):
+        index = (int(index[0]), int(index[1]))
+    else:
+        index = int(index)
+    with _eval_no_grad(model) as net:
+        x = _capture_inputs(net, images, {stage: module})[stage]
+        row, col = module.relation_row_col(x, index)
+    return _numpy(row), _numpy(col)
+
+
+def score_model_attention(
+    model: nn.Module,
+    images: Tensor,
+    masks,
+    *,
+    stages: Iterable[int] | None = None,
+    batch_size: int = 32,
+) -> dict[int, dict[str, float]]:
+    """Spatial attention precision of each stage against person masks.
+
+    Args:
+        model: a ReIDNet.
+        images: (B, 3, H, W) normalised images.
+        masks: (B, H', W') bool person masks (any resolution: the maps are upsampled to it).
+        stages: stages to score (default: all with attention).
+        batch_size: images per forward pass.
+    Returns:
+        {stage: {"mass_on_person", "auroc", "chance"}} (see ``rga.attention_precision``), means
+        over the images; stages without a spatial map (channel-only attention) are left out, so a
+        baseline or RGA-C model gives {}.
+    """
+    _check_images(images)
+    if len(masks) != len(images):
+        raise ValueError(f"{len(images)} images but {len(masks)} masks; pass one mask per image")
+    per_image: dict[int, dict[str, list[np.ndarray]]] = {}
+    for start in range(0, len(images), batch_size):
+        maps = probe(model, images[start : start + batch_size], stages)
+        for stage, m in maps.items():
+            if m.spatial is None:
+                continue
+            scores = attention_precision_per_image(m.spatial, masks[start : start + batch_size])
+            for key, values in scores.items():
+                per_image.setdefault(stage, {}).setdefault(key, []).append(values)
+    return {
+        stage: average_scores({key: np.concatenate(chunks) for key, chunks in scores.items()})
+        for stage, scores in per_image.items()
+    }
+
+
+def __getattr__(name: str):
+    # Drawing needs matplotlib (an optional dependency): import it only when asked for.
+    if name == "overlay":
+        from rga.draw import overlay
+
+        return overlay
+    raise AttributeError(f"module 'rga.probe' has no attribute {name!r}")
