@@ -1,0 +1,23 @@
+"""Networks: the re-id model (``ReIDNet``), the RGA and CBAM attention modules, the ResNet trunk,
+and ``from_official`` for checkpoints of the official RGA code."""
+
+from rga.model.backbone import ARCHS, build_trunk, feature_sizes
+from rga.model.cbam import CBAM
+from rga.model.official import from_official
+from rga.model.reid import KINDS, ReIDNet, ReIDOutput, build_attention
+from rga.model.rga import RELATIONS, AttentionMaps, RGAModule
+
+__all__ = [
+    "ARCHS",
+    "CBAM",
+    "KINDS",
+    "RELATIONS",
+    "AttentionMaps",
+    "RGAModule",
+    "ReIDNet",
+    "ReIDOutput",
+    "build_attention",
+    "build_trunk",
+    "feature_sizes",
+    "from_official",
+]

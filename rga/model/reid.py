@@ -1,0 +1,193 @@
+"""The re-id network: ResNet trunk, attention after chosen stages, GAP, BNNeck, classifier.
+
+Supplementary Table 1 and spec 1.1/1.6: stem -> layer1 -> att1 -> ... -> layer4 -> att4 -> global
+average pooling (z, the official ``feat_``) -> BatchNorm1d with bias frozen at 0 (z_hat, ``feat``)
+-> bias-free linear classifier with N(0, 0.001^2) init (``cls``). No dropout (the official script
+runs with ``--dropout 0``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from torch import Tensor, nn
+
+from rga.model.backbone import (
+    STAGE_NAMES,
+    build_trunk,
+    feature_sizes,
+    stage_channels,
+    stage_strides,
+)
+from rga.model.cbam import CBAM
+from rga.model.rga import RELATIONS, AttentionMaps, RGAModule
+
+__all__ = ["KINDS", "ReIDNet", "ReIDOutput", "build_attention"]
+
+# Attention kinds: RGAModule switches, or "cbam". RGA-SC is the paper's final model.
+KINDS: dict[str, dict[str, bool] | None] = {
+    "rga-sc": {"spatial": True, "channel": True, "use_relation": True},
+    "rga-s": {"spatial": True, "channel": False, "use_relation": True},
+    "rga-c": {"spatial": False, "channel": True, "use_relation": True},
+    "rga-sc-norel": {"spatial": True, "channel": True, "use_relation": False},
+    "cbam": None,
+}
+
+
+class ReIDOutput(NamedTuple):
+    """z (B, D): pooled feature; z_hat (B, D): after BNNeck; logits (B, K) in train mode, else None."""
+
+    z: Tensor
+    z_hat: Tensor
+    logits: Tensor | None
+
+
+def build_attention(
+    kind: str,
+    in_channels: int,
+    height: int,
+    width: int,
+    *,
+    relation: str = "factorised",
+    bn_init: str = "ones",
+    where: str | None = None,
+    stride: int | None = None,
+) -> nn.Module:
+    """One attention module of ``kind`` for a (in_channels, height, width) feature map."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
+    switches = KINDS[kind]
+    if switches is None:
+        return CBAM(in_channels)
+    return RGAModule(
+        in_channels,
+        height,
+        width,
+        **switches,
+        relation=relation,
+        bn_init=bn_init,
+        where=where,
+        stride=stride,
+    )
+
+
+class ReIDNet(nn.Module):
+    """ResNet + attention modules + BNNeck for person re-id.
+
+    Args:
+        num_classes: identities in the training set (classifier outputs).
+        arch: a key of ``rga.model.backbone.ARCHS`` ("resnet18", "resnet34", "resnet50", narrow
+            "resnet18-w0.5" / "resnet18-w0.25"). D follows the trunk (2048 for resnet50).
+        kind: a key of ``KINDS`` or None (baseline).
+        positions: stages (1-4) followed by an attention module; () is the baseline.
+        height, width: the input size; RGA modules are built for the matching feature maps.
+        relation: "factorised" (default) or "materialised" RGA relation path (same parameters).
+        weights: None, "imagenet" or the path of a torchvision ResNet state dict (trunk only).
+        last_stride: stride of layer4 (1 in the paper).
+        attention_bn_init: "ones" (modern PyTorch) or "uniform" (BN gamma ~ U(0, 1) in the RGA
+            modules, as torch <= 1.1 drew it in the official runs; spec 1.7).
+
+    ``model(x)`` with x (B, 3, height, width) returns ``ReIDOutput``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        arch: str = "resnet50",
+        kind: str | None = "rga-sc",
+        positions: tuple[int, ...] = (1, 2, 3, 4),
+        height: int = 256,
+        width: int = 128,
+        relation: str = "factorised",
+        weights: str | os.PathLike | None = None,
+        last_stride: int = 1,
+        attention_bn_init: str = "ones",
+    ) -> None:
+        super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
+        if relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+        bad = [p for p in positions if p not in STAGE_NAMES]
+        if bad:
+            raise ValueError(f"positions must be stage numbers 1-4, got {tuple(positions)}")
+        self.num_classes, self.arch, self.kind = num_classes, arch, kind
+        self.positions = () if kind is None else tuple(sorted(set(positions)))
+        self.height, self.width, self.last_stride = height, width, last_stride
+        self.relation = relation
+
+        self.backbone = build_trunk(arch, weights=weights, last_stride=last_stride)
+        channels = stage_channels(self.backbone)
+        sizes = feature_sizes(height, width, last_stride)
+        strides = stage_strides(last_stride)
+        self.attention = nn.ModuleDict()
+        for stage in self.positions:
+            self.attention[f"att{stage}"] = build_attention(
+                kind,
+                channels[stage],
+                *sizes[stage],
+                relation=relation,
+                bn_init=attention_bn_init,
+                where=STAGE_NAMES[stage],
+                stride=strides[stage],
+            )
+
+        self.feature_dim = channels[4]
+        self.feat_bn = nn.BatchNorm1d(self.feature_dim)
+        nn.init.ones_(self.feat_bn.weight)
+        nn.init.zeros_(self.feat_bn.bias)
+        self.feat_bn.bias.requires_grad_(False)  # BNNeck: shift frozen at 0 (spec 1.6)
+        self.classifier = nn.Linear(self.feature_dim, num_classes, bias=False)
+        nn.init.normal_(self.classifier.weight, std=0.001)
+
+    @property
+    def attention_modules(self) -> dict[int, nn.Module]:
+        """{stage: module} of the attention modules present."""
+        return {int(name.removeprefix("att")): m for name, m in self.attention.items()}
+
+    def forward(self, x: Tensor) -> ReIDOutput:
+        self._check_input(x)
+        z = self.forward_features(x).mean((2, 3))  # GAP: (B, D, h, w) -> (B, D)
+        z_hat = self.feat_bn(z)
+        logits = self.classifier(z_hat) if self.training else None
+        return ReIDOutput(z, z_hat, logits)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """(B, 3, H, W) -> the last feature map (B, D, h, w), attention applied."""
+        return self._run(x, None)
+
+    def attention_maps(self, x: Tensor) -> dict[int, AttentionMaps]:
+        """{stage: gates of that stage's module} for one forward pass over x (B, 3, H, W)."""
+        self._check_input(x)
+        maps: dict[int, AttentionMaps] = {}
+        self._run(x, maps)
+        return maps
+
+    def _run(self, x: Tensor, maps: dict[int, AttentionMaps] | None) -> Tensor:
+        t = self.backbone
+        x = t.maxpool(t.relu(t.bn1(t.conv1(x))))
+        for stage in range(1, 5):
+            x = getattr(t, f"layer{stage}")(x)
+            name = f"att{stage}"
+            if name in self.attention:
+                if maps is None:
+                    x = self.attention[name](x)
+                else:
+                    x, maps[stage] = self.attention[name].forward_with_maps(x)
+        return x
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"ReIDNet expects images (B, 3, H, W), got {tuple(x.shape)}")
+        size_tied = any(isinstance(m, RGAModule) for m in self.attention.values())
+        if size_tied and tuple(x.shape[-2:]) != (self.height, self.width):
+            h, w = x.shape[-2:]
+            raise ValueError(
+                f"ReIDNet was built for {self.height}x{self.width} inputs (its RGA modules are "
+                f"tied to that size) but got {h}x{w}; build the model with height={h}, width={w}, "
+                f"or resize the images to {self.height}x{self.width}"
+            )

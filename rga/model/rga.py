@@ -1,0 +1,254 @@
+"""The Relation-Aware Global Attention module (Zhang et al., CVPR 2020, Sec. 3.2-3.4).
+
+Numerically the official ``RGA_Module`` (see ``shared/reference/official-spec.md`` 1.2-1.4):
+the same sub-layers under the same names, registered in the same order, with the same BN
+placements (BN(1) before each sigmoid), ratios 8/8/8, spatial before channel attention, sigmoid
+gates and no residual. No explicit init (PyTorch defaults, see ``bn_init``).
+
+Relation path. The relation vector of node i is r_i = [R[i, :]; R[:, i]] with R = Q^T K, and
+its embedding is a 1x1 conv (``gg_*``) followed by BN + ReLU. ``relation="materialised"`` builds
+R (N x N) and the 2N-channel map r, as the official code does. ``relation="factorised"`` (the
+default) uses that the conv is linear in R. Split its weight W = [W_row | W_col] (N' x N each):
+
+    W_row R[i, :]^T = W_row K^T Q_i   and   W_col R[:, i] = W_col Q^T K_i,
+
+so conv(r) = (W_row K^T) Q + (W_col Q^T) K, with (W_row K^T), (W_col Q^T) of shape (B, N', C').
+This costs O(N N' C') instead of O(N^2 (C' + 2 N')) and never holds R. Both paths share one set
+of parameters (the same state dict) and agree up to float rounding.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["AttentionMaps", "RGAModule", "RELATIONS"]
+
+RELATIONS = ("factorised", "materialised")
+
+
+class AttentionMaps(NamedTuple):
+    """The sigmoid gates an attention module applies: spatial (B, 1, h, w), channel (B, C)."""
+
+    spatial: Tensor | None
+    channel: Tensor | None
+
+
+def _cbr(in_channels: int, out_channels: int) -> nn.Sequential:
+    """1x1 conv (no bias) -> BN -> ReLU; keys ``.0`` (conv) and ``.1`` (BN) as in the official code."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    )
+
+
+def _gate_head(in_channels: int, down_ratio: int) -> nn.Sequential:
+    """W1 -> BN -> ReLU -> W2 -> BN(1): the attention logit (spec 1.3 step 7).
+
+    The hidden width is ``max(1, in_channels // down_ratio)``: the official code has no max, which
+    only matters below 256x128 (e.g. a 1-channel input in ``rga-sc-norel``, or N' = 1 at tiny
+    inputs, would give 0 channels).
+    """
+    hidden = max(1, in_channels // down_ratio)
+    return nn.Sequential(
+        nn.Conv2d(in_channels, hidden, 1, bias=False),
+        nn.BatchNorm2d(hidden),
+        nn.ReLU(),
+        nn.Conv2d(hidden, 1, 1, bias=False),
+        nn.BatchNorm2d(1),
+    )
+
+
+class RGAModule(nn.Module):
+    """RGA-S and/or RGA-C attention for a feature map of fixed size (C, height, width).
+
+    Args:
+        in_channels: C.
+        height, width: the feature-map size the module is built for (N = height * width); the
+            spatial relations and the channel branch have N-dependent weight shapes.
+        spatial, channel: which attentions to use (spatial first when both, spec 1.3-1.4).
+        use_relation: False gives "w/o Rel.": only the appearance term U feeds each gate head
+            (its input then has 1 channel) and theta/phi/gg are not built.
+        relation: "factorised" or "materialised" (see the module docstring).
+        cha_ratio, spa_ratio, down_ratio: C' = C // cha_ratio, N' = N // spa_ratio, and the head
+            reduction; each width is at least 1 (identical to the official code at 256x128).
+        bn_init: "ones" (modern PyTorch default) or "uniform" (BN gamma ~ U(0, 1), the default of
+            torch <= 1.1, hence of the official torch 0.4.0 runs; spec 1.7).
+        where, stride: the stage name and total stride, used only in error messages.
+
+    Shape: (B, C, height, width) -> (B, C, height, width).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        *,
+        spatial: bool = True,
+        channel: bool = True,
+        use_relation: bool = True,
+        relation: str = "factorised",
+        cha_ratio: int = 8,
+        spa_ratio: int = 8,
+        down_ratio: int = 8,
+        bn_init: str = "ones",
+        where: str | None = None,
+        stride: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not (spatial or channel):
+            raise ValueError("RGAModule needs spatial=True, channel=True or both")
+        if relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+        if bn_init not in ("ones", "uniform"):
+            raise ValueError(f"bn_init must be 'ones' or 'uniform', got {bn_init!r}")
+        self.in_channels, self.height, self.width = in_channels, height, width
+        self.use_spatial, self.use_channel, self.use_relation = spatial, channel, use_relation
+        self.relation = relation
+        self.where, self.stride = where, stride
+        c, n = in_channels, height * width
+        c_inter, n_inter = max(1, c // cha_ratio), max(1, n // spa_ratio)  # C', N'
+
+        # Registration order = official order (fixes the state_dict order, spec 1.2).
+        if spatial:
+            self.gx_spatial = _cbr(c, c_inter)
+        if channel:
+            self.gx_channel = _cbr(n, n_inter)
+        if use_relation and spatial:
+            self.gg_spatial = _cbr(2 * n, n_inter)
+        if use_relation and channel:
+            self.gg_channel = _cbr(2 * c, c_inter)
+        if spatial:
+            self.W_spatial = _gate_head(1 + n_inter if use_relation else 1, down_ratio)
+        if channel:
+            self.W_channel = _gate_head(1 + c_inter if use_relation else 1, down_ratio)
+        if use_relation and spatial:
+            self.theta_spatial = _cbr(c, c_inter)
+            self.phi_spatial = _cbr(c, c_inter)
+        if use_relation and channel:
+            self.theta_channel = _cbr(n, n_inter)
+            self.phi_channel = _cbr(n, n_inter)
+
+        if bn_init == "uniform":
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    nn.init.uniform_(m.weight, 0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_channels={self.in_channels}, size={self.height}x{self.width}, "
+            f"spatial={self.use_spatial}, channel={self.use_channel}, "
+            f"use_relation={self.use_relation}, relation={self.relation!r}"
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_with_maps(x)[0]
+
+    def attention_maps(self, x: Tensor) -> AttentionMaps:
+        """The gates of ``forward(x)`` (same computation; call in eval mode to leave BN stats alone)."""
+        return self.forward_with_maps(x)[1]
+
+    def relation_row_col(self, x: Tensor, index: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """Row R[index, :] and column R[:, index] of the spatial affinity, each as a (B, h, w) map.
+
+        ``index`` is a raster position i = row * width + col, or a (row, col) pair. Computed from
+        Q and K directly (R is never built), so it works with either relation path.
+        """
+        if not (self.use_spatial and self.use_relation):
+            raise ValueError(
+                "relation_row_col needs a spatial branch with relations (kinds rga-sc, rga-s); "
+                f"this module has spatial={self.use_spatial}, use_relation={self.use_relation}"
+            )
+        self._check_size(x)
+        b, _, h, w = x.shape
+        i = index[0] * w + index[1] if isinstance(index, tuple) else int(index)
+        if not 0 <= i < h * w:
+            raise IndexError(f"index {index} outside the {h}x{w} feature map")
+        q = self.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
+        k = self.phi_spatial(x).flatten(2)  # (B, C', N)
+        row = torch.einsum("bc,bcn->bn", q[:, :, i], k)  # R[i, j] = <Q_i, K_j>
+        col = torch.einsum("bcn,bc->bn", q, k[:, :, i])  # R[j, i] = <Q_j, K_i>
+        return row.view(b, h, w), col.view(b, h, w)
+
+    def forward_with_maps(self, x: Tensor) -> tuple[Tensor, AttentionMaps]:
+        """``forward(x)`` and the gates it applied, from one pass."""
+        self._check_size(x)
+        spatial = channel = None
+        if self.use_spatial:
+            spatial = torch.sigmoid(self._spatial_logit(x))  # (B, 1, h, w)
+            x = spatial * x
+        if self.use_channel:
+            channel = torch.sigmoid(self._channel_logit(x))  # (B, C)
+            x = channel[:, :, None, None] * x
+        return x, AttentionMaps(spatial, channel)
+
+    def _spatial_logit(self, x: Tensor) -> Tensor:
+        """Spec 1.3: nodes are the N positions, features the C channels. Returns (B, 1, h, w)."""
+        b, _, h, w = x.shape
+        y = self.gx_spatial(x).mean(1, keepdim=True)  # appearance U: (B, 1, h, w)
+        if self.use_relation:
+            q = self.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
+            k = self.phi_spatial(x).flatten(2)  # (B, C', N)
+            e = self._relation_embedding(q, k, self.gg_spatial)  # (B, N', N)
+            y = torch.cat([y, e.view(b, -1, h, w)], 1)  # U first: (B, 1 + N', h, w)
+        return self.W_spatial(y)
+
+    def _channel_logit(self, x: Tensor) -> Tensor:
+        """Spec 1.4: nodes are the C channels; the N positions act as input channels. Returns (B, C)."""
+        b, c, _, _ = x.shape
+        # Official layout: an "image" with N input channels (positions), C rows, width 1, so BN
+        # in this branch normalises per position (or embedding unit) over (B, C).
+        xc = x.flatten(2).transpose(1, 2).unsqueeze(-1)  # (B, C, h, w) -> (B, N, C, 1)
+        y = self.gx_channel(xc).mean(1, keepdim=True)  # appearance U: (B, 1, C, 1)
+        if self.use_relation:
+            q = self.theta_channel(xc)[..., 0]  # (B, N', C, 1) -> (B, N', C)
+            k = self.phi_channel(xc)[..., 0]  # (B, N', C)
+            e = self._relation_embedding(q, k, self.gg_channel)  # (B, C', C)
+            y = torch.cat([y, e.unsqueeze(-1)], 1)  # (B, 1 + C', C, 1)
+        return self.W_channel(y).view(b, c)  # (B, 1, C, 1) -> (B, C)
+
+    def _relation_embedding(self, q: Tensor, k: Tensor, gg: nn.Sequential) -> Tensor:
+        """ReLU(BN(conv(r))) with r_i = [R[i, :]; R[:, i]], R = q^T k.
+
+        q, k: (B, D, M) for M nodes with D-dim embeddings. Returns (B, M', M).
+        """
+        conv, bn, relu = gg
+        if self.relation == "materialised":
+            r = q.transpose(1, 2) @ k  # (B, M, D) @ (B, D, M) -> R: (B, M, M)
+            # Channel j of node i: R[i, j] (row block) then R[j, i] (column block).
+            rel = torch.cat([r.transpose(1, 2), r], 1)  # (B, 2M, M)
+            e = conv(rel.unsqueeze(-1))  # (B, 2M, M, 1) -> (B, M', M, 1)
+        else:
+            w_row, w_col = conv.weight.flatten(1).chunk(2, dim=1)  # (M', 2M) -> 2 x (M', M)
+            m_row = w_row @ k.transpose(1, 2)  # (M', M) @ (B, M, D) -> (B, M', D)
+            m_col = w_col @ q.transpose(1, 2)  # (B, M', D)
+            e = torch.baddbmm(m_col @ k, m_row, q).unsqueeze(-1)  # (B, M', M) -> (B, M', M, 1)
+        return relu(bn(e))[..., 0]
+
+    def _check_size(self, x: Tensor) -> None:
+        if x.dim() == 4 and x.shape[1] == self.in_channels:
+            got_h, got_w = x.shape[-2:]
+            if (got_h, got_w) == (self.height, self.width):
+                return
+            name = f"RGA module after {self.where}" if self.where else "RGA module"
+            built, got = f"{self.height}x{self.width}", f"{got_h}x{got_w}"
+            if self.stride:
+                s = self.stride
+                raise ValueError(
+                    f"{name} was built for {built} feature maps (input "
+                    f"{self.height * s}x{self.width * s}) but got {got} (input "
+                    f"{got_h * s}x{got_w * s}); build the model with height={got_h * s}, "
+                    f"width={got_w * s}"
+                )
+            raise ValueError(
+                f"{name} was built for {built} feature maps but got {got}; build it with "
+                f"height={got_h}, width={got_w}"
+            )
+        raise ValueError(
+            f"RGA module expects input (B, {self.in_channels}, {self.height}, {self.width}), "
+            f"got {tuple(x.shape)}"
+        )
