@@ -39,16 +39,19 @@ from rga.data.synth_config import GENERATOR_VERSION, PRESETS, SynthConfig, confi
 from rga.data.synth_grid import sample_grid
 from rga.data.synth_identity import sample_identity
 from rga.data.synth_plan import (
+    DISTRACTOR_PID,
     PANORAMA,
     SPLIT_FOLDERS,
     ImageJob,
+    load_mask,
+    mask_path,
     plan_cameras,
     plan_identities,
     plan_images,
     rng_for,
 )
 from rga.data.synth_render import SUPERSAMPLE, render_image
-from rga.data.synth_scene import PANORAMA_WIDTHS, render_panorama
+from rga.data.synth_scene import render_panorama
 
 __all__ = [
     "PRESETS",
@@ -68,20 +71,6 @@ CHUNK = 64  # images per task sent to a worker process
 _STATE: dict = {}  # per process: the dataset being written and the camera panoramas
 
 
-def mask_path(image_path: str | Path) -> Path:
-    """``<root>/<split>/<stem>.jpg`` -> ``<root>/masks/<split>/<stem>.png``."""
-    image_path = Path(image_path)
-    return image_path.parent.parent / "masks" / image_path.parent.name / f"{image_path.stem}.png"
-
-
-def load_mask(image_path: str | Path) -> np.ndarray:
-    """The visible-person mask of a SynthReID image, (H, W) bool."""
-    path = mask_path(image_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no mask {path} for {image_path}; masks exist for SynthReID only")
-    return np.asarray(Image.open(path)) >= 128
-
-
 def _start(root: Path, config: SynthConfig, identities: dict, cameras: list[dict]) -> None:
     _STATE.clear()
     _STATE.update(root=root, config=config, identities=identities, cameras=cameras, panoramas={})
@@ -96,23 +85,34 @@ def _render_chunk(jobs: list[ImageJob]) -> list[dict]:
         camera = _STATE["cameras"][job.cam - 1]
         if job.cam not in panoramas:
             panoramas[job.cam] = render_panorama(
-                camera, rng_for(config.seed, PANORAMA, job.cam),
-                config.height * SUPERSAMPLE, config.width * SUPERSAMPLE,
-            )  # fmt: skip
+                camera,
+                rng_for(config.seed, PANORAMA, job.cam),
+                config.height * SUPERSAMPLE,
+                config.width * SUPERSAMPLE,
+            )
         rng = rng_for(config.seed, *job.key)
-        person = _STATE["identities"][job.pid]["attributes"] if job.pid > 0 else None
-        if job.pid == 0:  # a distractor: a passer-by outside the identity set
+        if job.pid == DISTRACTOR_PID:  # a passer-by outside the identity set
             person = sample_identity(rng)
+        else:  # None for junk
+            person = _STATE["identities"][job.pid]["attributes"] if job.pid > 0 else None
         image, mask, info = render_image(
             person, camera, panoramas[job.cam], rng, config.width, config.misalignment
         )
-        folder = SPLIT_FOLDERS[job.split]
-        Image.fromarray(image).save(root / folder / job.name, quality=info.pop("quality"))
-        stem = Path(job.name).stem
-        Image.fromarray(mask.astype(np.uint8) * 255).save(root / "masks" / folder / f"{stem}.png")
-        rows.append({"split": job.split, "name": job.name, "pid": job.pid, "camera": job.cam,
-                     "view": info["view"], "occluder": info.get("junk", info["occluder"]),
-                     "visible": info["visible"], "coverage": round(float(mask.mean()), 4)})  # fmt: skip
+        image_file = root / SPLIT_FOLDERS[job.split] / job.name
+        Image.fromarray(image).save(image_file, quality=info.pop("quality"))
+        Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path(image_file))
+        rows.append(
+            {
+                "split": job.split,
+                "name": job.name,
+                "pid": job.pid,
+                "camera": job.cam,
+                "view": info["view"],
+                "occluder": info.get("junk", info["occluder"]),
+                "visible": info["visible"],
+                "coverage": round(float(mask.mean()), 4),
+            }
+        )
     return rows
 
 
@@ -121,7 +121,8 @@ def generate_synthreid(
 ) -> Path:
     """Write the dataset of ``config`` into ``root`` (created; should be empty); returns root.
 
-    ``workers`` processes render images (default: up to 2); the output does not depend on it.
+    ``workers`` processes render images (default: 1 for small sets, else up to 2); the output
+    does not depend on it.
     """
     start = time.perf_counter()
     root = Path(root)
@@ -131,9 +132,10 @@ def generate_synthreid(
     identities = plan_identities(config)
     cameras = plan_cameras(config)
     jobs = plan_images(config, identities)
-    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    if workers is None:
+        workers = 1 if len(jobs) < INLINE_LIMIT else min(2, os.cpu_count() or 1)
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
-    if workers <= 1 or len(jobs) < INLINE_LIMIT:
+    if workers <= 1:
         _start(root, config, identities, cameras)
         rows = [row for chunk in chunks for row in _render_chunk(chunk)]
     else:

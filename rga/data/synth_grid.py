@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rga.data.synth_plan import SPLIT_FOLDERS
+from rga.data.synth_plan import SPLIT_FOLDERS, load_mask
 
 
 def _overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -29,8 +29,6 @@ def sample_grid(
     (image, mask, image with the background dimmed), ``columns`` triples per row, upscaled
     ``scale`` times with nearest-neighbour pixels.
     """
-    from rga.data.synth import load_mask  # synth imports this module
-
     if split not in SPLIT_FOLDERS:
         raise KeyError(f"unknown split {split!r}; valid splits: {', '.join(SPLIT_FOLDERS)}")
     paths = sorted((Path(root) / SPLIT_FOLDERS[split]).glob("*.jpg"))

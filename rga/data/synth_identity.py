@@ -40,11 +40,30 @@ CLOTHES = {
     "brown": (110, 70, 40),
 }
 # Trousers and skirts lean to darker, common colours.
-LOWER_COLOURS = ("black", "dark grey", "grey", "navy", "denim", "blue", "khaki", "beige", "brown",
-                 "white", "dark green", "red", "olive")  # fmt: skip
+LOWER_COLOURS = (
+    "black",
+    "dark grey",
+    "grey",
+    "navy",
+    "denim",
+    "blue",
+    "khaki",
+    "beige",
+    "brown",
+    "white",
+    "dark green",
+    "red",
+    "olive",
+)
 SHOE_COLOURS = ("black", "white", "brown", "red", "blue", "grey", "yellow", "green", "orange")
-SKIN = ((255, 220, 190), (240, 195, 160), (215, 165, 125), (180, 125, 85), (140, 90, 60),
-        (95, 60, 40))  # fmt: skip
+SKIN = (
+    (255, 220, 190),
+    (240, 195, 160),
+    (215, 165, 125),
+    (180, 125, 85),
+    (140, 90, 60),
+    (95, 60, 40),
+)
 HAIR = ((20, 18, 18), (55, 35, 25), (100, 65, 35), (200, 165, 95), (150, 60, 30), (150, 150, 150))
 LOGO_SHAPES = ("circle", "square", "triangle", "diamond", "bar")
 PATTERNS = ("solid", "stripes", "checks")
@@ -65,7 +84,8 @@ def _colour(rng: np.random.Generator, names=tuple(CLOTHES), avoid=(), min_distan
         rgb = _jitter(CLOTHES[names[rng.integers(len(names))]], rng)
         if all(_distance(rgb, other) >= min_distance for other in avoid):
             return rgb
-    raise RuntimeError("no palette colour far enough from the others")  # needs ~all 22 taken
+    # Unreachable in practice: at most three colours are avoided and the palettes are spread out.
+    raise RuntimeError(f"no palette colour {min_distance} away from {avoid} in 64 draws")
 
 
 def sample_logo(rng: np.random.Generator, upper: dict, exclude: dict | None = None) -> dict:
@@ -79,9 +99,8 @@ def sample_logo(rng: np.random.Generator, upper: dict, exclude: dict | None = No
 def sample_bag(rng: np.random.Generator, exclude: dict | None = None) -> dict:
     """``{"kind": "none"}`` or a backpack / handbag with a colour (and a side for handbags)."""
     kinds = ("none", "backpack", "handbag")
-    p = np.array([0.45, 0.35, 0.2])
-    kind = str(rng.choice(kinds, p=p))
-    if exclude is not None and exclude["kind"] == "none":
+    kind = str(rng.choice(kinds, p=[0.45, 0.35, 0.2]))
+    if exclude is not None and exclude["kind"] == "none":  # a twin of a bag-less person has one
         kind = str(rng.choice(kinds[1:]))
     if kind == "none":
         return {"kind": "none"}

@@ -1,90 +1,106 @@
 """Drawing a stylised pedestrian (and its mask) from its attributes, a viewpoint and a gait phase.
 
-The person is built from flat PIL primitives: legs, shoes, arms, torso, neck, head and hair, then
-the view-dependent details (logo on the chest from the front, backpack on the back, straps from
-the front, a slim profile from the side). Everything drawn is also drawn at 255 on the mask, so
-the mask is the person's silhouette, bags included.
+:func:`skeleton` places the joints; the part functions draw legs and shoes, arms, torso and
+lower garment, head and hair, and the view-dependent details: the logo on the chest (front only),
+the backpack (a pack from the back, straps from the front, a pack behind the shoulders from the
+side), the handbag on its side. The painter draws every part on the mask too, so the mask is the
+silhouette, bags included.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image, ImageDraw
+from rga.data.synth_painter import Painter, along, limb, shade
 
 VIEWS = ("front", "back", "left", "right")  # left / right: the direction the person faces
+EYE = (40, 30, 30)
 
 
-def _shade(rgb, factor: float) -> tuple[int, int, int]:
-    return tuple(int(min(255, max(0, c * factor))) for c in rgb)
+@dataclass(frozen=True)
+class Skeleton:
+    """Joint positions and part sizes in pixels; index 0 of pairs is the image-left limb from
+    the front and back, the far limb from the side."""
+
+    view: str
+    cx: float
+    top: float
+    u: float  # body height
+    head_w: float
+    head_h: float
+    half: float  # half shoulder width (half depth from the side)
+    y_sh: float  # shoulder line
+    y_hip: float
+    arm_w: float
+    leg_w: float
+    shoe_h: float
+    period: float  # pattern stripe width
+    d: float  # facing direction from the side: -1 left, +1 right
+    hips: tuple
+    ankles: tuple
+    shoulders: tuple
+    hands: tuple
+
+    @property
+    def side(self) -> bool:
+        return self.view in ("left", "right")
 
 
-def _limb(p0, p1, w0: float, w1: float) -> list[tuple[float, float]]:
-    """Quadrilateral from ``p0`` (width ``w0``) to ``p1`` (width ``w1``)."""
-    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
-    norm = math.hypot(dx, dy) or 1.0
-    nx, ny = -dy / norm, dx / norm
-    return [
-        (p0[0] + nx * w0 / 2, p0[1] + ny * w0 / 2),
-        (p1[0] + nx * w1 / 2, p1[1] + ny * w1 / 2),
-        (p1[0] - nx * w1 / 2, p1[1] - ny * w1 / 2),
-        (p0[0] - nx * w0 / 2, p0[1] - ny * w0 / 2),
-    ]
-
-
-def _along(p0, p1, t: float) -> tuple[float, float]:
-    return (p0[0] + (p1[0] - p0[0]) * t, p0[1] + (p1[1] - p0[1]) * t)
-
-
-class Painter:
-    """Draws on an RGB canvas and, when given, the same shapes at 255 on an L mask."""
-
-    def __init__(self, canvas: Image.Image, mask: Image.Image | None = None):
-        self.canvas, self.mask = canvas, mask
-        self.draw = ImageDraw.Draw(canvas)
-        self.mask_draw = ImageDraw.Draw(mask) if mask is not None else None
-
-    def polygon(self, points, fill) -> None:
-        self.draw.polygon(points, fill=tuple(fill))
-        if self.mask_draw is not None:
-            self.mask_draw.polygon(points, fill=255)
-
-    def ellipse(self, box, fill) -> None:
-        x0, y0, x1, y1 = box
-        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        self.draw.ellipse(box, fill=tuple(fill))
-        if self.mask_draw is not None:
-            self.mask_draw.ellipse(box, fill=255)
-
-    def rectangle(self, box, fill, radius: float = 0.0) -> None:
-        self.draw.rounded_rectangle(box, radius=radius, fill=tuple(fill))
-        if self.mask_draw is not None:
-            self.mask_draw.rounded_rectangle(box, radius=radius, fill=255)
-
-    def garment(self, polygons, cloth: dict, period: float, vertical: bool = False) -> None:
-        """Fill ``polygons`` with a garment's colour and pattern (solid, stripes or checks)."""
-        xs = [x for poly in polygons for x, _ in poly]
-        ys = [y for poly in polygons for _, y in poly]
-        x0, y0 = math.floor(min(xs)), math.floor(min(ys))
-        w, h = math.ceil(max(xs)) - x0 + 1, math.ceil(max(ys)) - y0 + 1
-        region = Image.new("L", (w, h), 0)
-        region_draw = ImageDraw.Draw(region)
-        for poly in polygons:
-            region_draw.polygon([(x - x0, y - y0) for x, y in poly], fill=255)
-        tile = np.empty((h, w, 3), np.uint8)
-        tile[:] = cloth["colour"]
-        if cloth["pattern"] != "solid":
-            period = max(2, round(period))
-            yy, xx = np.mgrid[0:h, 0:w]
-            bands = (xx if vertical else yy) // period
-            second = bands % 2 == 1
-            if cloth["pattern"] == "checks":
-                second = (bands + (yy if vertical else xx) // period) % 2 == 1
-            tile[second] = cloth["colour2"]
-        self.canvas.paste(Image.fromarray(tile), (x0, y0), region)
-        if self.mask is not None:
-            self.mask.paste(255, (x0, y0, x0 + w, y0 + h), region)
+def skeleton(body: dict, view: str, cx: float, top: float, u: float, phase: float) -> Skeleton:
+    """Joints of a body (``person["body"]``) ``u`` pixels tall, walking at gait ``phase``."""
+    side = view in ("left", "right")
+    head_h = body["head"] * u
+    half = body["width"] * u / 2 * (0.55 if side else 1.0)
+    y_sh = top + head_h + 0.025 * u
+    y_hip = top + (1 - body["legs"]) * u
+    shoe_h = 0.04 * u
+    arm_w = 0.065 * u * math.sqrt(body["width"] / 0.25)
+    d = -1.0 if view == "left" else 1.0
+    stride = 0.32 * math.sin(phase)
+    y_ankle = top + u - shoe_h
+    leg_len = y_ankle - y_hip
+    if side:  # legs and arms swing about the hip and the shoulder
+        hips = ((cx, y_hip), (cx, y_hip))
+        ankles = tuple(
+            (cx + d * leg_len * math.sin(a), y_hip + leg_len * math.cos(a))
+            for a in (-stride, stride)
+        )
+        shoulder = (cx + d * half * 0.1, y_sh + 0.02 * u)
+        shoulders = (shoulder, shoulder)
+        hands = tuple(
+            (shoulder[0] + d * 0.36 * u * math.sin(a), shoulder[1] + 0.36 * u * math.cos(a))
+            for a in (0.9 * stride, -0.9 * stride)
+        )
+    else:  # legs apart, the swinging foot a little raised
+        spread, lift = half * 0.5, 0.03 * u * math.sin(phase)
+        hips = ((cx - spread, y_hip), (cx + spread, y_hip))
+        ankles = (
+            (cx - spread * 1.05, y_ankle - max(lift, 0)),
+            (cx + spread * 1.05, y_ankle - max(-lift, 0)),
+        )
+        shoulders = tuple((cx + s * (half - arm_w * 0.45), y_sh + 0.015 * u) for s in (-1, 1))
+        hands = tuple((cx + s * (half + arm_w * 0.25), y_hip + 0.05 * u) for s in (-1, 1))
+    return Skeleton(
+        view=view,
+        cx=cx,
+        top=top,
+        u=u,
+        head_w=head_h * 0.8,
+        head_h=head_h,
+        half=half,
+        y_sh=y_sh,
+        y_hip=y_hip,
+        arm_w=arm_w,
+        leg_w=max(body["width"] * u * 0.42, 0.075 * u),
+        shoe_h=shoe_h,
+        period=0.028 * u,
+        d=d,
+        hips=hips,
+        ankles=ankles,
+        shoulders=shoulders,
+        hands=hands,
+    )
 
 
 def draw_person(
@@ -92,185 +108,145 @@ def draw_person(
 ) -> None:
     """Draw ``person`` seen from ``view`` with its head at ``top`` and soles at ``top + height``.
 
-    ``cx`` is the body's centre line; ``phase`` (radians) sets the stride and arm swing.
+    ``cx`` is the body's centre line; ``phase`` (radians) sets the stride and arm swing. Parts
+    are drawn back to front.
     """
     if view not in VIEWS:
         raise KeyError(f"unknown view {view!r}; valid views: {', '.join(VIEWS)}")
-    body, u = person["body"], height
-    head_h = body["head"] * u
-    head_w = head_h * 0.8
-    side = view in ("left", "right")
-    half = body["width"] * u / 2 * (0.55 if side else 1.0)
-    y_sh = top + head_h + 0.025 * u
-    y_hip = top + (1 - body["legs"]) * u
-    y_sole = top + u
-    shoe_h = 0.04 * u
-    arm_w = 0.065 * u * math.sqrt(body["width"] / 0.25)
-    leg_w = max(body["width"] * u * 0.42, 0.075 * u)
-    stride = 0.32 * math.sin(phase)
-    period = 0.028 * u
-    skin, hair = person["skin"], person["hair"]
-    upper, lower, bag = person["upper"], person["lower"], person["bag"]
-    d = -1.0 if view == "left" else 1.0  # facing direction in side views
-
-    # Hip, ankles and the far/near split; in side views the legs swing about the hip.
-    leg_len = y_sole - shoe_h - y_hip
-    if side:
-        angles = (-stride, stride)  # far, near
-        hips = [(cx, y_hip), (cx, y_hip)]
-        ankles = [(cx + d * leg_len * math.sin(a), y_hip + leg_len * math.cos(a)) for a in angles]
-    else:
-        spread = half * 0.5
-        lift = 0.03 * u * math.sin(phase)
-        hips = [(cx - spread, y_hip), (cx + spread, y_hip)]
-        ankles = [
-            (cx - spread * 1.05, y_sole - shoe_h - max(lift, 0)),
-            (cx + spread * 1.05, y_sole - shoe_h - max(-lift, 0)),
-        ]
-    legs = [_limb(h, a, leg_w, leg_w * 0.7) for h, a in zip(hips, ankles, strict=True)]
-
-    # Shoulders, hands and arms (far arm first in side views).
-    if side:
-        swing = (stride * 0.9, -stride * 0.9)
-        shoulders = [(cx + d * half * 0.1, y_sh + 0.02 * u)] * 2
-        arm_len = 0.36 * u
-        hands = [(s[0] + d * arm_len * math.sin(a), s[1] + arm_len * math.cos(a))
-                 for s, a in zip(shoulders, swing, strict=True)]  # fmt: skip
-    else:
-        shoulders = [(cx - half + arm_w * 0.45, y_sh + 0.015 * u),
-                     (cx + half - arm_w * 0.45, y_sh + 0.015 * u)]  # fmt: skip
-        hands = [(cx - half - arm_w * 0.25, y_hip + 0.05 * u),
-                 (cx + half + arm_w * 0.25, y_hip + 0.05 * u)]  # fmt: skip
-
-    def draw_leg(i: int, factor: float) -> None:
-        cloth = dict(lower, colour=_shade(lower["colour"], factor))
-        if lower["kind"] != "trousers":
-            painter.polygon(legs[i], _shade(skin, factor))
-        if lower["kind"] in ("trousers", "shorts"):
-            cover = 1.0 if lower["kind"] == "trousers" else 0.4
-            end = _along(hips[i], ankles[i], cover)
-            painter.garment([_limb(hips[i], end, leg_w, leg_w * (1 - 0.3 * cover))], cloth, period,
-                            vertical=True)  # fmt: skip
-        shoe_len = leg_w * (1.5 if side else 1.05)
-        sx = ankles[i][0] + (d * shoe_len * 0.3 if side else 0.0)
-        painter.ellipse((sx - shoe_len / 2, ankles[i][1] - shoe_h * 0.3,
-                         sx + shoe_len / 2, ankles[i][1] + shoe_h * 1.05),
-                        _shade(person["shoes"], factor))  # fmt: skip
-
-    def draw_arm(i: int, factor: float) -> None:
-        sleeve = {"t-shirt": 0.35}.get(upper["kind"], 0.93)
-        painter.polygon(_limb(shoulders[i], hands[i], arm_w, arm_w * 0.75), _shade(skin, factor))
-        end = _along(shoulders[i], hands[i], sleeve)
-        cloth = dict(upper, colour=_shade(upper["colour"], 0.88 * factor))
-        painter.garment([_limb(shoulders[i], end, arm_w * 1.1, arm_w * 0.9)], cloth, period)
-        r = arm_w * 0.45
-        hx, hy = hands[i]
-        painter.ellipse((hx - r, hy - r, hx + r, hy + r), _shade(skin, factor))
-
-    def draw_handbag(i: int, factor: float) -> None:
-        hx, hy = hands[i]
-        bw, bh = 0.11 * u, 0.1 * u
-        if not side:
-            hx += (bw * 0.35) * (1 if hx > cx else -1)
-        colour = _shade(bag["colour"], factor)
-        painter.polygon(_limb(shoulders[i], (hx, hy - bh * 0.2), 0.012 * u, 0.012 * u), colour)
-        painter.rectangle((hx - bw / 2, hy - bh * 0.3, hx + bw / 2, hy + bh * 0.7), colour,
-                          radius=bw * 0.15)  # fmt: skip
-
-    # The person's own right is on the image left from the front and on the image right from
-    # the back; from the side, the right side faces the camera when facing right.
-    bag_index = None
-    if bag["kind"] == "handbag":
-        if side:
-            bag_index = 1 if (bag["side"] == "right") == (d > 0) else 0
-        else:
-            bag_index = (0 if bag["side"] == "right" else 1) if view == "front" else (
-                1 if bag["side"] == "right" else 0)  # fmt: skip
-
-    # Behind the body.
-    if hair["style"] == "long" and view != "back":
-        back = -d * head_w * 0.25 if side else 0.0
-        painter.rectangle((cx + back - head_w * 0.58, top + head_h * 0.35,
-                           cx + back + head_w * 0.58, y_sh + 0.09 * u), hair["colour"],
-                          radius=head_w * 0.3)  # fmt: skip
-    if side:
-        draw_arm(0, 0.78)
-        draw_leg(0, 0.82)
-        if bag_index == 0:
-            draw_handbag(0, 0.8)
+    s = skeleton(person["body"], view, cx, top, height, phase)
+    bag = person["bag"]
+    handbag_limb = _handbag_limb(bag, s) if bag["kind"] == "handbag" else None
+    if person["hair"]["style"] == "long" and view != "back":
+        back = -s.d * s.head_w * 0.25 if s.side else 0.0
+        box = (cx + back - s.head_w * 0.58, top + s.head_h * 0.35)
+        box += (cx + back + s.head_w * 0.58, s.y_sh + 0.09 * s.u)
+        painter.rectangle(box, person["hair"]["colour"], radius=s.head_w * 0.3)
+    if s.side:  # far limbs in shadow, then what hangs behind the body
+        _arm(painter, person, s, 0, 0.78)
+        _leg(painter, person, s, 0, 0.82)
+        if handbag_limb == 0:
+            _handbag(painter, bag, s, 0, 0.8)
         if bag["kind"] == "backpack":
-            x_back = cx - d * half
-            painter.rectangle((min(x_back, x_back - d * 0.11 * u) - 0.01 * u, y_sh + 0.02 * u,
-                               max(x_back, x_back - d * 0.11 * u) + 0.01 * u,
-                               y_sh + 0.6 * (y_hip - y_sh)), bag["colour"],
-                              radius=0.03 * u)  # fmt: skip
+            x0, x1 = sorted((cx - s.d * s.half, cx - s.d * (s.half + 0.11 * s.u)))
+            box = (x0 - 0.01 * s.u, s.y_sh + 0.02 * s.u, x1 + 0.01 * s.u, _torso_y(s, 0.6))
+            painter.rectangle(box, bag["colour"], radius=0.03 * s.u)
     else:
-        draw_leg(0, 1.0)
-        draw_leg(1, 1.0)
-
-    # Torso (with hips so trousers join it), neck.
-    waist = half * (0.82 if not side else 1.0)
-    torso = [(cx - half, y_sh + 0.01 * u), (cx - half * 0.9, y_sh - 0.005 * u),
-             (cx + half * 0.9, y_sh - 0.005 * u), (cx + half, y_sh + 0.01 * u),
-             (cx + waist, y_hip - 0.03 * u), (cx + waist * 1.02, y_hip + 0.02 * u),
-             (cx - waist * 1.02, y_hip + 0.02 * u), (cx - waist, y_hip - 0.03 * u)]  # fmt: skip
-    hips_poly = [(cx - waist * 1.02, y_hip - 0.02 * u), (cx + waist * 1.02, y_hip - 0.02 * u),
-                 (cx + waist, y_hip + 0.06 * u), (cx - waist, y_hip + 0.06 * u)]  # fmt: skip
-    if lower["kind"] == "skirt":
-        flare = waist * 1.5 if not side else waist * 1.3
-        skirt = [(cx - waist, y_hip - 0.03 * u), (cx + waist, y_hip - 0.03 * u),
-                 (cx + flare, y_hip + 0.45 * leg_len), (cx - flare, y_hip + 0.45 * leg_len)]  # fmt: skip
-        painter.garment([skirt], lower, period, vertical=True)
-    else:
-        painter.garment([hips_poly], lower, period, vertical=True)
-    neck_w = head_w * 0.42
-    painter.rectangle((cx - neck_w / 2, top + head_h * 0.8, cx + neck_w / 2, y_sh + 0.01 * u),
-                      _shade(skin, 0.9))  # fmt: skip
-    painter.garment([torso], upper, period)
-    if upper["kind"] == "jacket" and view == "front":
-        zip_w = max(1.0, 0.012 * u)
-        painter.rectangle((cx - zip_w, y_sh, cx + zip_w, y_hip), _shade(upper["colour"], 0.6))
-
-    if side:
-        draw_leg(1, 1.0)
-    logo = person["logo"]
-    if view == "front" and logo["shape"] != "none":
-        _draw_logo(painter, logo, cx, y_sh + 0.3 * (y_hip - y_sh), half * 0.42)
+        _leg(painter, person, s, 0, 1.0)
+        _leg(painter, person, s, 1, 1.0)
+    _torso(painter, person, s)
+    if s.side:
+        _leg(painter, person, s, 1, 1.0)
+    if view == "front" and person["logo"]["shape"] != "none":
+        _logo(painter, person["logo"], cx, _torso_y(s, 0.3), s.half * 0.42)
     if bag["kind"] == "backpack":
-        strap = 0.022 * u
-        if view == "back":
-            painter.rectangle((cx - half * 0.72, y_sh + 0.025 * u, cx + half * 0.72,
-                               y_sh + 0.62 * (y_hip - y_sh)), bag["colour"],
-                              radius=0.03 * u)  # fmt: skip
-            painter.rectangle((cx - half * 0.72, y_sh + 0.025 * u, cx + half * 0.72,
-                               y_sh + 0.2 * (y_hip - y_sh)), _shade(bag["colour"], 0.75),
-                              radius=0.03 * u)  # fmt: skip
-        elif view == "front":
-            for s in (-1, 1):
-                x = cx + s * half * 0.55
-                painter.polygon(_limb((x, y_sh), (x + s * 0.01 * u, y_sh + 0.5 * (y_hip - y_sh)),
-                                      strap, strap), _shade(bag["colour"], 0.85))  # fmt: skip
-        else:
-            painter.polygon(_limb((cx - d * half * 0.2, y_sh), (cx - d * half * 0.8,
-                                  y_sh + 0.55 * (y_hip - y_sh)), strap, strap),
-                            _shade(bag["colour"], 0.85))  # fmt: skip
-    if side:
-        draw_arm(1, 1.0)
-        if bag_index == 1:
-            draw_handbag(1, 1.0)
+        _backpack(painter, bag, s)
+    for i in (1,) if s.side else (0, 1):
+        _arm(painter, person, s, i, 1.0)
+        if handbag_limb == i:
+            _handbag(painter, bag, s, i, 1.0)
+    _head(painter, person, s)
+
+
+def _torso_y(s: Skeleton, t: float) -> float:
+    """Height a fraction ``t`` of the way from the shoulders to the hips."""
+    return s.y_sh + t * (s.y_hip - s.y_sh)
+
+
+def _leg(painter: Painter, person: dict, s: Skeleton, i: int, factor: float) -> None:
+    lower, hip, ankle = person["lower"], s.hips[i], s.ankles[i]
+    if lower["kind"] != "trousers":  # bare legs under shorts and skirts
+        painter.polygon(limb(hip, ankle, s.leg_w, s.leg_w * 0.7), shade(person["skin"], factor))
+    if lower["kind"] in ("trousers", "shorts"):
+        cover = 1.0 if lower["kind"] == "trousers" else 0.4
+        cloth = dict(lower, colour=shade(lower["colour"], factor))
+        leg = limb(hip, along(hip, ankle, cover), s.leg_w, s.leg_w * (1 - 0.3 * cover))
+        painter.garment([leg], cloth, s.period, vertical=True)
+    length = s.leg_w * (1.5 if s.side else 1.05)
+    x = ankle[0] + (s.d * length * 0.3 if s.side else 0.0)  # shoes point forward
+    box = (x - length / 2, ankle[1] - s.shoe_h * 0.3, x + length / 2, ankle[1] + s.shoe_h * 1.05)
+    painter.ellipse(box, shade(person["shoes"], factor))
+
+
+def _arm(painter: Painter, person: dict, s: Skeleton, i: int, factor: float) -> None:
+    upper, shoulder, hand = person["upper"], s.shoulders[i], s.hands[i]
+    skin = shade(person["skin"], factor)
+    painter.polygon(limb(shoulder, hand, s.arm_w, s.arm_w * 0.75), skin)
+    sleeve = along(shoulder, hand, 0.35 if upper["kind"] == "t-shirt" else 0.93)
+    cloth = dict(upper, colour=shade(upper["colour"], 0.88 * factor))  # sleeves set off the torso
+    painter.garment([limb(shoulder, sleeve, s.arm_w * 1.1, s.arm_w * 0.9)], cloth, s.period)
+    painter.circle(hand[0], hand[1], s.arm_w * 0.45, skin)
+
+
+def _torso(painter: Painter, person: dict, s: Skeleton) -> None:
+    """Lower garment's hips or skirt, neck, shirt; the zip of a jacket from the front."""
+    cx, u, half, y_sh, y_hip = s.cx, s.u, s.half, s.y_sh, s.y_hip
+    upper, lower = person["upper"], person["lower"]
+    waist = half if s.side else half * 0.82
+    if lower["kind"] == "skirt":
+        flare = waist * (1.3 if s.side else 1.5)
+        y_hem = y_hip + 0.45 * (s.top + u - s.shoe_h - y_hip)
+        hips = [(cx - waist, y_hip - 0.03 * u), (cx + waist, y_hip - 0.03 * u)]
+        hips += [(cx + flare, y_hem), (cx - flare, y_hem)]
+    else:  # joins the trouser legs to the shirt
+        hips = [(cx - waist * 1.02, y_hip - 0.02 * u), (cx + waist * 1.02, y_hip - 0.02 * u)]
+        hips += [(cx + waist, y_hip + 0.06 * u), (cx - waist, y_hip + 0.06 * u)]
+    painter.garment([hips], lower, s.period, vertical=True)
+    neck = s.head_w * 0.21
+    neck_box = (cx - neck, s.top + s.head_h * 0.8, cx + neck, y_sh + 0.01 * u)
+    painter.rectangle(neck_box, shade(person["skin"], 0.9))
+    torso = [(cx - half, y_sh + 0.01 * u), (cx - half * 0.9, y_sh - 0.005 * u)]
+    torso += [(cx + half * 0.9, y_sh - 0.005 * u), (cx + half, y_sh + 0.01 * u)]
+    torso += [(cx + waist, y_hip - 0.03 * u), (cx + waist * 1.02, y_hip + 0.02 * u)]
+    torso += [(cx - waist * 1.02, y_hip + 0.02 * u), (cx - waist, y_hip - 0.03 * u)]
+    painter.garment([torso], upper, s.period)
+    if upper["kind"] == "jacket" and s.view == "front":
+        zip_w = max(1.0, 0.012 * u)
+        painter.rectangle((cx - zip_w, y_sh, cx + zip_w, y_hip), shade(upper["colour"], 0.6))
+
+
+def _backpack(painter: Painter, bag: dict, s: Skeleton) -> None:
+    """The pack on the back, or its straps from the front and the side."""
+    strap, straps = 0.022 * s.u, shade(bag["colour"], 0.85)
+    if s.view == "back":
+        x0, x1, y0 = s.cx - s.half * 0.72, s.cx + s.half * 0.72, s.y_sh + 0.025 * s.u
+        painter.rectangle((x0, y0, x1, _torso_y(s, 0.62)), bag["colour"], radius=0.03 * s.u)
+        painter.rectangle((x0, y0, x1, _torso_y(s, 0.2)), shade(bag["colour"], 0.75), 0.03 * s.u)
+    elif s.view == "front":
+        for side in (-1, 1):
+            x = s.cx + side * s.half * 0.55
+            end = (x + side * 0.01 * s.u, _torso_y(s, 0.5))
+            painter.polygon(limb((x, s.y_sh), end, strap, strap), straps)
     else:
-        for i in (0, 1):
-            draw_arm(i, 1.0)
-            if bag_index == i:
-                draw_handbag(i, 1.0)
-    _draw_head(painter, person, view, cx, top, head_w, head_h, d)
+        start, end = (
+            (s.cx - s.d * s.half * 0.2, s.y_sh),
+            (s.cx - s.d * s.half * 0.8, _torso_y(s, 0.55)),
+        )
+        painter.polygon(limb(start, end, strap, strap), straps)
 
 
-def _draw_logo(painter: Painter, logo: dict, x: float, y: float, r: float) -> None:
-    colour = logo["colour"]
-    shape = logo["shape"]
+def _handbag_limb(bag: dict, s: Skeleton) -> int:
+    """Which arm carries the handbag. The person's own right is on the image left from the
+    front, on the image right from the back, and faces the camera when facing right."""
+    right = bag["side"] == "right"
+    if s.side:
+        return 1 if right == (s.d > 0) else 0
+    return int(right) if s.view == "back" else int(not right)
+
+
+def _handbag(painter: Painter, bag: dict, s: Skeleton, i: int, factor: float) -> None:
+    hx, hy = s.hands[i]
+    bw, bh = 0.11 * s.u, 0.1 * s.u
+    if not s.side:  # hangs beside the hand, away from the body
+        hx += bw * 0.35 * (1 if hx > s.cx else -1)
+    colour = shade(bag["colour"], factor)
+    painter.polygon(limb(s.shoulders[i], (hx, hy - bh * 0.2), 0.012 * s.u, 0.012 * s.u), colour)
+    painter.rectangle((hx - bw / 2, hy - bh * 0.3, hx + bw / 2, hy + bh * 0.7), colour, bw * 0.15)
+
+
+def _logo(painter: Painter, logo: dict, x: float, y: float, r: float) -> None:
+    colour, shape = logo["colour"], logo["shape"]
     if shape == "circle":
-        painter.ellipse((x - r, y - r, x + r, y + r), colour)
+        painter.circle(x, y, r, colour)
     elif shape == "square":
         painter.rectangle((x - r * 0.85, y - r * 0.85, x + r * 0.85, y + r * 0.85), colour)
     elif shape == "triangle":
@@ -283,35 +259,34 @@ def _draw_logo(painter: Painter, logo: dict, x: float, y: float, r: float) -> No
         raise KeyError(f"unknown logo shape {shape!r}")
 
 
-def _draw_head(painter, person, view, cx, top, head_w, head_h, d) -> None:
+def _head(painter: Painter, person: dict, s: Skeleton) -> None:
+    """Face and hair: all hair from the back, a fringe from the front, the back of the head
+    and the face turned forward from the side."""
     skin, hair = person["skin"], person["hair"]
-    box = (cx - head_w / 2, top, cx + head_w / 2, top + head_h)
-    hair_box = (box[0] - head_w * 0.06, top - head_h * 0.04, box[2] + head_w * 0.06,
-                top + head_h * 0.75)  # fmt: skip
-    if view == "back":
-        painter.ellipse(box, _shade(skin, 0.9))
-        painter.ellipse(hair_box[:3] + (top + head_h * (1.0 if hair["style"] == "long" else 0.85),),
-                        hair["colour"])  # fmt: skip
+    cx, top, w, h, d = s.cx, s.top, s.head_w, s.head_h, s.d
+    x0, x1 = cx - w / 2, cx + w / 2
+    hair_x0, hair_y0, hair_x1 = x0 - w * 0.06, top - h * 0.04, x1 + w * 0.06
+    eye = max(0.6, w * 0.07)
+    if s.view == "back":
+        painter.ellipse((x0, top, x1, top + h), shade(skin, 0.9))
+        bottom = top + h * (1.0 if hair["style"] == "long" else 0.85)
+        painter.ellipse((hair_x0, hair_y0, hair_x1, bottom), hair["colour"])
         if hair["style"] == "long":
-            painter.rectangle((box[0] - head_w * 0.04, top + head_h * 0.4, box[2] + head_w * 0.04,
-                               top + head_h * 1.55), hair["colour"], radius=head_w * 0.3)  # fmt: skip
-    elif view == "front":
-        painter.ellipse(hair_box, hair["colour"])
-        painter.ellipse((box[0], top + head_h * 0.22, box[2], box[3]), skin)
-        eye = max(0.6, head_w * 0.07)
-        for s in (-1, 1):
-            ex, ey = cx + s * head_w * 0.2, top + head_h * 0.55
-            painter.ellipse((ex - eye, ey - eye, ex + eye, ey + eye), (40, 30, 30))
+            box = (x0 - w * 0.04, top + h * 0.4, x1 + w * 0.04, top + h * 1.55)
+            painter.rectangle(box, hair["colour"], radius=w * 0.3)
+    elif s.view == "front":
+        painter.ellipse((hair_x0, hair_y0, hair_x1, top + h * 0.75), hair["colour"])
+        painter.ellipse((x0, top + h * 0.22, x1, top + h), skin)
+        for side in (-1, 1):
+            painter.circle(cx + side * w * 0.2, top + h * 0.55, eye, EYE)
     else:
-        painter.ellipse(box, skin)
-        painter.ellipse((box[0] - d * head_w * 0.25, hair_box[1], box[2] - d * head_w * 0.25,
-                         top + head_h * 0.7), hair["colour"])  # fmt: skip
-        painter.ellipse((box[0] + d * head_w * 0.12, top + head_h * 0.3,
-                         box[2] + d * head_w * 0.12, box[3]), skin)  # fmt: skip
-        eye = max(0.6, head_w * 0.07)
-        ex, ey = cx + d * head_w * 0.33, top + head_h * 0.55
-        painter.ellipse((ex - eye, ey - eye, ex + eye, ey + eye), (40, 30, 30))
+        painter.ellipse((x0, top, x1, top + h), skin)
+        painter.ellipse(
+            (x0 - d * w * 0.25, hair_y0, x1 - d * w * 0.25, top + h * 0.7), hair["colour"]
+        )
+        painter.ellipse((x0 + d * w * 0.12, top + h * 0.3, x1 + d * w * 0.12, top + h), skin)
+        painter.circle(cx + d * w * 0.33, top + h * 0.55, eye, EYE)
     if hair["style"] == "bun":
-        r = head_w * 0.22
-        bx = cx - (d * head_w * 0.45 if view in ("left", "right") else 0.0)
+        r = w * 0.22
+        bx = cx - (d * w * 0.45 if s.side else 0.0)
         painter.ellipse((bx - r, top - r * 0.9, bx + r, top + r * 1.1), hair["colour"])

@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
 from rga.data.synth_identity import sample_identity
-from rga.data.synth_person import VIEWS, Painter, draw_person
+from rga.data.synth_painter import Painter
+from rga.data.synth_person import VIEWS, draw_person
 from rga.data.synth_scene import background, draw_occluder
 
 SUPERSAMPLE = 2
@@ -57,8 +58,9 @@ def render_image(
             person_h *= rng.uniform(0.25, 0.45)
             cx, top = rng.uniform(0.1, 0.9) * w, rng.uniform(0.0, 0.7) * h
     if info.get("junk") != "empty":
-        draw_person(Painter(canvas, mask), person, view, cx, top, person_h,
-                    rng.uniform(0, 2 * np.pi))  # fmt: skip
+        draw_person(
+            Painter(canvas, mask), person, view, cx, top, person_h, rng.uniform(0, 2 * np.pi)
+        )
         if "junk" not in info and rng.random() < camera["occlusion"]:
             occluder, info["occluder"] = draw_occluder(canvas, rng, person_h)
             full = np.count_nonzero(np.asarray(mask))
@@ -82,10 +84,8 @@ def apply_camera(image: Image.Image, camera: dict, rng: np.random.Generator) -> 
     radius = camera["blur"] * rng.uniform(0.6, 1.4) * w / 64  # blur scales with the image
     if radius > 0.15:
         image = image.filter(ImageFilter.GaussianBlur(radius))
-    pixels = np.asarray(image, np.float32)
     light = 1 + camera["light"] * np.linspace(-1, 1, w, dtype=np.float32)  # (W,)
-    gain = camera["gain"] * rng.uniform(0.85, 1.15)
-    pixels *= (gain * np.asarray(camera["cast"], np.float32))[None, None, :]
-    pixels *= light[None, :, None]
-    pixels += rng.normal(0.0, camera["noise"], size=pixels.shape).astype(np.float32)
+    cast = camera["gain"] * rng.uniform(0.85, 1.15) * np.asarray(camera["cast"], np.float32)
+    pixels = rng.standard_normal((h, w, 3), dtype=np.float32) * np.float32(camera["noise"])
+    pixels += np.asarray(image, np.float32) * (light[:, None] * cast[None, :])  # (H, W, 3)
     return np.clip(pixels + 0.5, 0, 255).astype(np.uint8)

@@ -10,7 +10,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from rga.data.synth_identity import sample_identity
-from rga.data.synth_person import VIEWS, Painter, draw_person
+from rga.data.synth_painter import Painter
+from rga.data.synth_person import VIEWS, draw_person
 
 STYLES = ("street", "indoor", "park", "station")
 OCCLUDERS = ("bottom", "pole", "person", "side")
@@ -51,8 +52,12 @@ def render_panorama(camera: dict, rng: np.random.Generator, height: int, width: 
     style = camera["style"]
     canvas = Image.new("RGB", (pw, height))
     draw = ImageDraw.Draw(canvas)
-    ground = {"street": (120, 118, 112), "indoor": (170, 160, 140), "park": (80, 130, 60),
-              "station": (150, 150, 145)}[style]  # fmt: skip
+    ground = {
+        "street": (120, 118, 112),
+        "indoor": (170, 160, 140),
+        "park": (80, 130, 60),
+        "station": (150, 150, 145),
+    }[style]
     draw.rectangle((0, hz, pw, height), fill=_rgb(rng, ground))
     if style == "park":
         for y in range(hz):  # sky gradient
@@ -66,13 +71,16 @@ def render_panorama(camera: dict, rng: np.random.Generator, height: int, width: 
             trunk_w = int(rng.uniform(0.03, 0.06) * width)
             crown = int(rng.uniform(0.25, 0.5) * width)
             draw.rectangle((x, int(hz * 0.45), x + trunk_w, hz + 2), fill=_rgb(rng, (90, 60, 35)))
-            draw.ellipse((x - crown // 2, int(hz * 0.05), x + crown, int(hz * 0.7)),
-                         fill=_rgb(rng, (50, 100, 45), 30))  # fmt: skip
+            draw.ellipse(
+                (x - crown // 2, int(hz * 0.05), x + crown, int(hz * 0.7)),
+                fill=_rgb(rng, (50, 100, 45), 30),
+            )
             x += int(rng.uniform(0.4, 1.0) * width)
         draw.rectangle((0, hz - int(0.05 * height), pw, hz), fill=_rgb(rng, (40, 90, 40)))
     else:
-        wall = {"street": (170, 150, 130), "indoor": (215, 210, 195),
-                "station": (185, 190, 200)}[style]  # fmt: skip
+        wall = {"street": (170, 150, 130), "indoor": (215, 210, 195), "station": (185, 190, 200)}[
+            style
+        ]
         x = 0
         while x < pw:  # facades, wall panels or columns
             w = int(rng.uniform(0.35, 0.9) * width)
@@ -80,16 +88,22 @@ def render_panorama(camera: dict, rng: np.random.Generator, height: int, width: 
             if style == "street":  # windows
                 win = _rgb(rng, (70, 85, 100), 20)
                 for wy in range(int(0.05 * height), hz - int(0.1 * height), int(0.13 * height)):
-                    for wx in range(x + int(0.06 * width), x + w - int(0.12 * width),
-                                    int(0.2 * width)):  # fmt: skip
-                        draw.rectangle((wx, wy, wx + int(0.1 * width), wy + int(0.07 * height)),
-                                       fill=win)  # fmt: skip
+                    for wx in range(
+                        x + int(0.06 * width), x + w - int(0.12 * width), int(0.2 * width)
+                    ):
+                        draw.rectangle(
+                            (wx, wy, wx + int(0.1 * width), wy + int(0.07 * height)), fill=win
+                        )
             elif style == "station":  # columns
-                draw.rectangle((x, 0, x + int(0.08 * width), height), fill=_rgb(rng, (200, 200, 205)))
+                draw.rectangle(
+                    (x, 0, x + int(0.08 * width), height), fill=_rgb(rng, (200, 200, 205))
+                )
             if rng.random() < 0.5:  # signs and posters
                 sx, sy = x + int(rng.uniform(0.1, 0.5) * w), int(rng.uniform(0.1, 0.5) * hz)
-                draw.rectangle((sx, sy, sx + int(0.25 * width), sy + int(0.12 * height)),
-                               fill=_rgb(rng, rng.integers(0, 256, size=3), 0))  # fmt: skip
+                draw.rectangle(
+                    (sx, sy, sx + int(0.25 * width), sy + int(0.12 * height)),
+                    fill=_rgb(rng, rng.integers(0, 256, size=3), 0),
+                )
             x += w
         if style == "indoor":  # floor tiles
             step = int(rng.uniform(0.12, 0.25) * width) or 1
@@ -98,9 +112,13 @@ def render_panorama(camera: dict, rng: np.random.Generator, height: int, width: 
                 draw.line((tx, hz, tx + (tx - pw // 2) // 3, height), fill=line, width=1)
         draw.rectangle((0, hz, pw, hz + max(1, height // 60)), fill=_rgb(rng, (90, 90, 90)))
         if style == "street":  # kerb band
-            draw.rectangle((0, hz + int((height - hz) * 0.45), pw, hz + int((height - hz) * 0.5)),
-                           fill=_rgb(rng, (175, 175, 170)))  # fmt: skip
-    pixels = np.asarray(canvas, np.int16) + rng.integers(-8, 9, size=(height, pw, 1), dtype=np.int16)
+            draw.rectangle(
+                (0, hz + int((height - hz) * 0.45), pw, hz + int((height - hz) * 0.5)),
+                fill=_rgb(rng, (175, 175, 170)),
+            )
+    pixels = np.asarray(canvas, np.int16) + rng.integers(
+        -8, 9, size=(height, pw, 1), dtype=np.int16
+    )
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
@@ -127,10 +145,21 @@ def background(
         scale = rng.uniform(0.45, 1.05)
         h = person_height * scale
         far = scale < 0.7  # distant people stand higher, anywhere in the frame
-        cx = rng.uniform(0, width) if far else width * (rng.choice([-0.3, 1.3]) + rng.uniform(-0.15, 0.15))
+        cx = (
+            rng.uniform(0, width)
+            if far
+            else width * (rng.choice([-0.3, 1.3]) + rng.uniform(-0.15, 0.15))
+        )
         top = camera["horizon"] * height - 0.9 * h if far else rng.uniform(-0.1, 0.1) * height
-        draw_person(painter, sample_identity(rng), str(rng.choice(VIEWS)), cx, top, h,
-                    rng.uniform(0, 2 * np.pi))  # fmt: skip
+        draw_person(
+            painter,
+            sample_identity(rng),
+            str(rng.choice(VIEWS)),
+            cx,
+            top,
+            h,
+            rng.uniform(0, 2 * np.pi),
+        )
     return canvas
 
 
@@ -146,8 +175,11 @@ def draw_occluder(
     if kind == "bottom":  # a car, bench, barrier or bin in front of the legs
         h = rng.uniform(0.18, 0.45) * height
         x = rng.uniform(-0.6, 0.4) * width
-        painter.rectangle((x, height - h, x + rng.uniform(0.6, 1.4) * width, height + 5), colour,
-                          radius=0.1 * width)  # fmt: skip
+        painter.rectangle(
+            (x, height - h, x + rng.uniform(0.6, 1.4) * width, height + 5),
+            colour,
+            radius=0.1 * width,
+        )
         if rng.random() < 0.5:
             band = _rgb(rng, (230, 230, 230), 20)
             painter.rectangle((x, height - h * 0.8, x + width * 1.5, height - h * 0.65), band)
@@ -162,6 +194,13 @@ def draw_occluder(
     else:  # a passer-by in front
         h = person_height * rng.uniform(1.0, 1.2)
         cx = width / 2 + rng.choice([-1, 1]) * rng.uniform(0.4, 0.7) * width
-        draw_person(painter, sample_identity(rng), str(rng.choice(VIEWS)), cx,
-                    rng.uniform(-0.05, 0.05) * height, h, rng.uniform(0, 2 * np.pi))  # fmt: skip
+        draw_person(
+            painter,
+            sample_identity(rng),
+            str(rng.choice(VIEWS)),
+            cx,
+            rng.uniform(-0.05, 0.05) * height,
+            h,
+            rng.uniform(0, 2 * np.pi),
+        )
     return mask, kind
