@@ -1,36 +1,35 @@
-"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), the P x K sampler, the transforms."""
+"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), the P x K sampler, the transforms.
 
-from rga.data.dataset import (
-    CorruptImageError,
-    DatasetFormatError,
-    DatasetNotFoundError,
-    ImageDataset,
-    ReIDDataset,
-    Sample,
-)
-from rga.data.registry import LOADERS, load_dataset
-from rga.data.sampler import RandomIdentitySampler
-from rga.data.transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    Random2DTranslation,
-    RandomErasing,
-    build_transforms,
-)
+Names are imported on first use, so `rga.data.synth` (numpy and PIL only) does not load torch.
+"""
 
-__all__ = [
-    "CorruptImageError",
-    "DatasetFormatError",
-    "DatasetNotFoundError",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "ImageDataset",
-    "LOADERS",
-    "RandomErasing",
-    "Random2DTranslation",
-    "RandomIdentitySampler",
-    "ReIDDataset",
-    "Sample",
-    "build_transforms",
-    "load_dataset",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "CorruptImageError": "rga.data.dataset",
+    "DatasetFormatError": "rga.data.dataset",
+    "DatasetNotFoundError": "rga.data.dataset",
+    "ImageDataset": "rga.data.dataset",
+    "ReIDDataset": "rga.data.dataset",
+    "Sample": "rga.data.dataset",
+    "LOADERS": "rga.data.registry",
+    "load_dataset": "rga.data.registry",
+    "RandomIdentitySampler": "rga.data.sampler",
+    "IMAGENET_MEAN": "rga.data.transforms",
+    "IMAGENET_STD": "rga.data.transforms",
+    "Random2DTranslation": "rga.data.transforms",
+    "RandomErasing": "rga.data.transforms",
+    "build_transforms": "rga.data.transforms",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'rga.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
