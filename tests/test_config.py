@@ -1,0 +1,152 @@
+import dataclasses
+import json
+
+import pytest
+
+from rga.config import (
+    PROFILES,
+    RunConfig,
+    check_environment,
+    config_from_dict,
+    make_config,
+    model_label,
+    run_id,
+    scale_schedule,
+)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_profiles_are_valid_and_json_round_trip(profile):
+    config = make_config(profile)
+    assert config.profile == profile
+    assert config_from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_paper_profile_is_the_official_recipe():
+    c = make_config("paper")
+    assert (c.arch, c.height, c.width, c.weights, c.epochs) == (
+        "resnet50",
+        256,
+        128,
+        "imagenet",
+        600,
+    )
+    assert (c.optimizer, c.base_lr, c.weight_decay, c.warmup_epochs, c.warmup_begin_lr) == (
+        "adam",
+        8e-4,
+        5e-4,
+        20,
+        8e-6,
+    )
+    assert c.lr_steps == (80, 120, 160, 200, 240, 280, 320, 360)
+    assert (c.ids_per_batch, c.instances_per_id, c.batch_size) == (16, 4, 64)
+    assert (c.kind, c.positions, c.margin, c.label_smoothing) == ("rga-sc", (1, 2, 3, 4), 0.3, 0.1)
+
+
+def test_override_and_normalisation():
+    c = make_config("smoke", kind="rga-s", positions="3,1", base_lr=1)
+    assert (c.kind, c.positions, c.base_lr) == ("rga-s", (1, 3), 1.0)
+    assert make_config("smoke", positions=[2]).positions == (2,)
+    baseline = make_config("smoke", kind="none")
+    assert (baseline.kind, baseline.positions) == (None, ())
+    assert make_config("smoke", positions=()).kind is None
+
+
+def test_cpu_profile_scales_the_official_schedule():
+    cpu = make_config("cpu")
+    ratio = cpu.epochs / 600
+    assert cpu.warmup_epochs == round(20 * ratio)
+    assert cpu.lr_steps == tuple(round(s * ratio) for s in PROFILES["paper"].lr_steps)
+    shorter = make_config("cpu", epochs=30)
+    assert (shorter.warmup_epochs, shorter.lr_steps) == (1, (4, 6, 8, 10, 12, 14, 16, 18))
+    explicit = make_config("cpu", epochs=30, lr_steps=(10,))
+    assert explicit.lr_steps == (10,) and explicit.warmup_epochs == cpu.warmup_epochs
+    assert scale_schedule(PROFILES["paper"], 600) == PROFILES["paper"]
+    assert make_config("paper", epochs=120).lr_steps == (16, 24, 32, 40, 48, 56, 64, 72)
+    smoke = make_config("smoke", epochs=3)  # not the official shape: left alone
+    assert (smoke.warmup_epochs, smoke.lr_steps) == (1, ())
+
+
+def test_unknown_profile_lists_names():
+    with pytest.raises(KeyError, match="cpu.*paper.*smoke"):
+        make_config("laptop")
+
+
+def test_unknown_field_lists_valid_fields():
+    with pytest.raises(TypeError, match="unknown config field.*'lr'.*valid fields.*base_lr"):
+        make_config("smoke", lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "override, pattern",
+    [
+        ({"kind": "rga-x"}, r"kind='rga-x' is not valid; choose one of .*'rga-sc'"),
+        ({"positions": (0, 2)}, r"positions=\(0, 2\).*1\.\.4"),
+        ({"positions": (5,)}, r"positions=\(5,\)"),
+        ({"positions": (2, 2)}, r"distinct"),
+        ({"arch": "vgg16"}, r"arch='vgg16'"),
+        ({"eval_feature": "feat"}, r"eval_feature='feat'.*'z_hat'"),
+        ({"ids_per_batch": 1}, r"ids_per_batch=1 is out of range"),
+        ({"epochs": 0}, r"epochs=0 is out of range"),
+        ({"epochs": 2.5}, r"epochs=2.5 has the wrong type"),
+        ({"amp": "fp8"}, r"amp='fp8'"),
+        ({"lr_steps": (40, 20)}, r"lr_steps=\(40, 20\).*increasing"),
+        ({"rerank": "yes"}, r"rerank='yes' has the wrong type; expected True or False"),
+        ({"weights": "resnet50.bin"}, r"weights='resnet50.bin'"),
+    ],
+)
+def test_invalid_values_are_refused(override, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make_config("smoke", **override)
+
+
+def test_config_is_frozen_and_validated_on_replace():
+    config = make_config("smoke")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.epochs = 3
+    with pytest.raises(ValueError, match="relation"):
+        dataclasses.replace(config, relation="dense")
+
+
+def test_cuda_without_gpu_is_refused_before_training(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        check_environment(make_config("smoke", device="cuda"))
+    with pytest.raises(ValueError, match="fp16"):
+        check_environment(make_config("smoke", amp="fp16"))
+
+
+def test_batch_must_split_over_ranks():
+    with pytest.raises(ValueError, match="ids_per_batch=4 cannot be split over 3"):
+        check_environment(make_config("smoke"), world_size=3)
+
+
+def test_run_id_is_stable_and_ignores_where_the_run_happens():
+    config = make_config("smoke")
+    assert run_id(config) == run_id(make_config("smoke"))
+    assert run_id(config).startswith("synthreid-resnet18-rga-sc-p1234-s0-")
+    same = dataclasses.replace(config, experiment="other", device="auto", workers=2)
+    assert run_id(same) == run_id(config)
+    for change in ({"seed": 1}, {"positions": (3,)}, {"base_lr": 1e-3}, {"eval_feature": "z_hat"}):
+        assert run_id(dataclasses.replace(config, **change)) != run_id(config)
+
+
+@pytest.mark.parametrize(
+    "kind, positions, label",
+    [
+        (None, (), "Baseline"),
+        ("rga-sc", (2,), "RGA-SC conv3_x"),
+        ("rga-sc", (1, 2, 3, 4), "RGA-SC conv2-5_x"),
+        ("cbam", (1, 2, 3, 4), "CBAM conv2-5_x"),
+        ("rga-s", (1, 3), "RGA-S conv2,4_x"),
+    ],
+)
+def test_model_label(kind, positions, label):
+    assert model_label(RunConfig(kind=kind, positions=positions)) == label
+
+
+def test_config_archs_exist_in_the_model():
+    from rga.config import ARCHS
+    from rga.model.backbone import ARCHS as MODEL_ARCHS
+
+    assert set(ARCHS) <= set(MODEL_ARCHS)

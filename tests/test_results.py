@@ -1,0 +1,103 @@
+import json
+
+import pandas as pd
+import pytest
+
+from rga.config import make_config, model_label, run_id
+from rga.results import REQUIRED_KEYS, git_state, load_results, make_record, write_result
+
+
+def _record(experiment="exp", **overrides):
+    config = make_config("smoke", experiment=experiment, **overrides)
+    metrics = {
+        f: {"R1": 50.0, "R5": 70.0, "R10": 80.0, "mAP": 40.0, "mINP": 20.0} for f in ("z", "z_hat")
+    }
+    metrics["z_hat"]["mAP"] = 41.0
+    curve = [
+        {
+            "epoch": 0,
+            "lr": 1e-4,
+            "loss": 3.0,
+            "ce": 2.0,
+            "triplet": 1.0,
+            "images_per_s": 10.0,
+            "seconds": 2.0,
+        },
+        {
+            "epoch": 1,
+            "lr": 1e-4,
+            "loss": 2.0,
+            "ce": 1.5,
+            "triplet": 0.5,
+            "images_per_s": 30.0,
+            "seconds": 2.0,
+        },
+    ]
+    return make_record(
+        config,
+        run_id=run_id(config),
+        label=model_label(config),
+        metrics=metrics,
+        curve=curve,
+        train_time_s=4.0,
+        eval_time_s=1.0,
+        dataset_statistics={"train": {"ids": 8, "images": 40, "cameras": 2}},
+        hardware={"device_name": "cpu-x"},
+    )
+
+
+def test_record_has_the_contract_keys():
+    record = _record()
+    assert set(REQUIRED_KEYS) <= set(record)
+    assert record["wall_time_s"] == 5.0
+    assert record["images_per_s"] == pytest.approx((20 + 60) / 4)
+    assert record["versions"]["torch"]
+
+
+def test_write_is_atomic_and_named_by_run(tmp_path):
+    a, b = _record(), _record(seed=1)
+    path_a, path_b = write_result(a, tmp_path), write_result(b, tmp_path)
+    assert path_a == tmp_path / "exp" / f"{a['run_id']}.json" and path_a != path_b
+    assert json.loads(path_a.read_text())["metrics"] == a["metrics"]
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == sorted(
+        [path_a.name, path_b.name]
+    )
+
+
+def test_write_refuses_incomplete_records(tmp_path):
+    record = _record()
+    del record["metrics"]
+    with pytest.raises(ValueError, match="metrics"):
+        write_result(record, tmp_path)
+
+
+def test_load_results_flattens_to_one_row_per_run(tmp_path):
+    write_result(_record(), tmp_path)
+    write_result(_record(kind=None), tmp_path)
+    write_result(_record(experiment="other", eval_feature="z_hat"), tmp_path)
+    frame = load_results(tmp_path)
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 3
+    for column in (
+        "z.mAP",
+        "z_hat.R1",
+        "mAP",
+        "kind",
+        "positions",
+        "seed",
+        "label",
+        "run_id",
+        "experiment",
+    ):
+        assert column in frame
+    baseline = frame[frame["label"] == "Baseline"].iloc[0]
+    assert baseline["positions"] == () and baseline["kind"] == "none"
+    rga = frame[(frame["label"] == "RGA-SC conv2-5_x") & (frame["experiment"] == "exp")].iloc[0]
+    assert rga["positions"] == (1, 2, 3, 4) and rga["mAP"] == 40.0  # headline = eval_feature z
+    assert frame[frame["experiment"] == "other"].iloc[0]["mAP"] == 41.0  # z_hat
+    assert frame["final_loss"].tolist() == [2.0, 2.0, 2.0]
+    one = load_results([next((tmp_path / "other").iterdir())])
+    assert len(one) == 1
+
+
+def test_git_state_outside_a_repository(tmp_path):
+    assert git_state(tmp_path) == ("unknown", None)

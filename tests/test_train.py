@@ -1,0 +1,215 @@
+import shutil
+
+import pytest
+import torch
+
+import rga.train as train_module
+from rga.checkpoint import FINAL, LAST, LOG, load_checkpoint, save_checkpoint
+from rga.config import make_config, run_id
+from rga.results import REQUIRED_KEYS, read_result, result_path
+from rga.train import evaluate_checkpoint, load_trained, main, train
+
+pytestmark = pytest.mark.xdist_group("train")  # one worker trains the shared smoke run once
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def smoke(data_root):
+    return make_config("smoke", data_root=data_root, experiment="smoke-test")
+
+
+@pytest.fixture(scope="module")
+def finished(smoke, tmp_path_factory):
+    """One straight smoke run shared by the tests: (config, checkpoint_root, results_root, record, curve)."""
+    root = tmp_path_factory.mktemp("run")
+    seen = []
+    record = train(
+        smoke,
+        checkpoint_root=root / "checkpoints",
+        results_root=root / "results",
+        on_epoch_end=seen.append,
+        progress=False,
+    )
+    return smoke, root / "checkpoints", root / "results", record, seen
+
+
+def _state(checkpoint_root, config):
+    return load_checkpoint(checkpoint_root / run_id(config) / FINAL)
+
+
+def test_smoke_run_writes_checkpoint_log_and_results(finished):
+    config, checkpoints, results, record, seen = finished
+    run_dir = checkpoints / run_id(config)
+    assert (run_dir / FINAL).exists() and not (run_dir / LAST).exists()
+    epoch_lines = [
+        line for line in (run_dir / LOG).read_text().splitlines() if line.startswith("epoch")
+    ]
+    assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
+    assert "images/s" in epoch_lines[0] and "lr" in epoch_lines[0]
+
+    saved = read_result(result_path(results, "smoke-test", run_id(config)))
+    assert set(REQUIRED_KEYS) <= set(saved) and saved["run_id"] == record["run_id"]
+    assert saved["label"] == "RGA-SC conv2-5_x" and saved["config"]["experiment"] == "smoke-test"
+    for feature in ("z", "z_hat"):
+        assert {"R1", "R5", "R10", "mAP", "mINP"} <= set(saved["metrics"][feature])
+        assert 0 <= saved["metrics"][feature]["mAP"] <= 100
+    assert [e["epoch"] for e in saved["curve"]] == [0, 1] and seen == saved["curve"]
+    assert (
+        saved["curve"][0]["lr"] == config.warmup_begin_lr
+        and saved["curve"][1]["lr"] == config.base_lr
+    )
+    assert all(torch.isfinite(torch.tensor(e["loss"])) for e in saved["curve"])
+    assert saved["dataset_statistics"]["train"]["ids"] == 12
+    assert saved["hardware"]["cpu_count"] >= 1 and saved["versions"]["torch"] == torch.__version__
+
+
+def test_load_trained_returns_the_final_model(finished):
+    config, checkpoints, *_ = finished
+    model = load_trained(config, checkpoints)
+    assert not model.training
+    reference = _state(checkpoints, config)["model"]
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(tensor, reference[name], rtol=0, atol=0)
+    assert load_trained(make_config("smoke", seed=5), checkpoints) is None
+
+
+def test_worker_count_does_not_change_the_run(finished, tmp_path):
+    config, _, _, record, _ = finished
+    with_worker = make_config("smoke", data_root=config.data_root, workers=1)
+    assert run_id(with_worker) == run_id(config)
+    again = train(with_worker, checkpoint_root=tmp_path, results_root=tmp_path, progress=False)
+    assert [e["loss"] for e in again["curve"]] == [e["loss"] for e in record["curve"]]
+    assert again["metrics"] == record["metrics"]
+
+
+def test_evaluate_checkpoint_with_other_options(finished):
+    config, checkpoints, _, record, _ = finished
+    assert evaluate_checkpoint(config, checkpoints) == record["metrics"]
+    euclidean = evaluate_checkpoint(config, checkpoints, metric="euclidean", ap="trapezoid")
+    assert set(euclidean) == {"z", "z_hat"} and euclidean != record["metrics"]
+    with pytest.raises(FileNotFoundError, match="train\\(config\\) first"):
+        evaluate_checkpoint(make_config("smoke", seed=9), checkpoints)
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_gives_the_same_model_and_metrics(finished, tmp_path):
+    config, checkpoints, _, record, _ = finished
+
+    def kill_after_first_epoch(entry):
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        train(
+            config,
+            checkpoint_root=tmp_path,
+            results_root=tmp_path / "r",
+            on_epoch_end=kill_after_first_epoch,
+            progress=False,
+        )
+    assert load_checkpoint(tmp_path / run_id(config) / LAST)["epoch"] == 1
+    assert not (tmp_path / run_id(config) / FINAL).exists()
+
+    resumed = train(config, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
+    assert resumed["metrics"] == record["metrics"]
+    for ours, theirs in zip(resumed["curve"], record["curve"], strict=True):
+        assert {k: ours[k] for k in ("lr", "loss", "ce", "triplet")} == {
+            k: theirs[k] for k in ("lr", "loss", "ce", "triplet")
+        }
+    straight, again = _state(checkpoints, config)["model"], _state(tmp_path, config)["model"]
+    assert straight.keys() == again.keys()
+    for name in straight:
+        torch.testing.assert_close(again[name], straight[name], rtol=0, atol=0)
+    log = (tmp_path / run_id(config) / LOG).read_text()
+    assert "resume at epoch 1" in log
+
+
+def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
+    config, checkpoints, results, record, _ = finished
+    before = (checkpoints / run_id(config) / LOG).read_text()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run must not build a training loader")
+
+    monkeypatch.setattr(train_module, "RandomIdentitySampler", no_training)
+    other = make_config(
+        "smoke", data_root=config.data_root, experiment="another-notebook", workers=0
+    )
+    again = train(other, checkpoint_root=checkpoints, results_root=results, progress=False)
+    assert again["metrics"] == record["metrics"] and again["run_id"] == record["run_id"]
+    assert result_path(results, "another-notebook", run_id(config)).exists()
+    assert (checkpoints / run_id(config) / LOG).read_text() == before
+
+    main(
+        [
+            "smoke",
+            f"data_root={config.data_root}",
+            "experiment=cli",
+            "--checkpoint-root",
+            str(checkpoints),
+            "--results-root",
+            str(results),
+        ]
+    )
+    assert run_id(config) in capsys.readouterr().out
+    assert result_path(results, "cli", run_id(config)).exists()
+
+
+def test_force_retrains(finished, tmp_path):
+    config, checkpoints, _, record, _ = finished
+    shutil.copytree(checkpoints / run_id(config), tmp_path / run_id(config))
+    again = train(
+        config, checkpoint_root=tmp_path, results_root=tmp_path / "r", force=True, progress=False
+    )
+    assert again["metrics"] == record["metrics"]  # deterministic
+    log = (tmp_path / run_id(config) / LOG).read_text()
+    assert sum(line.startswith("epoch") for line in log.splitlines()) == 4
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(smoke, tmp_path, monkeypatch):
+    real = train_module.triplet_hard
+    calls = []
+
+    def poisoned(features, targets, margin):
+        calls.append(1)
+        loss = real(features, targets, margin=margin)
+        return loss * float("nan") if len(calls) > 3 else loss  # 3 steps per smoke epoch
+
+    monkeypatch.setattr(train_module, "triplet_hard", poisoned)
+    with pytest.raises(
+        FloatingPointError,
+        match=r"non-finite loss nan .*epoch 1 step 0.*last good checkpoint .*epoch 1\) is kept",
+    ):
+        train(smoke, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
+    state = load_checkpoint(tmp_path / run_id(smoke) / LAST)
+    assert state["epoch"] == 1 and len(state["curve"]) == 1
+    assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
+    assert not (tmp_path / run_id(smoke) / FINAL).exists() and not (tmp_path / "r").exists()
+
+
+def test_cuda_without_gpu_fails_before_anything(smoke, tmp_path, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        train(make_config("smoke", device="cuda"), checkpoint_root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = save_checkpoint({"epoch": 1}, tmp_path / LAST)
+
+    def crash(obj, f, *args, **kwargs):
+        with open(f, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"epoch": 2}, path)
+    assert load_checkpoint(path) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == [LAST]
