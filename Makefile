@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 test: $(STAMP)
 	$(PY) -m ruff check rga tests benchmarks
+	$(PY) -m ruff format --check rga tests benchmarks
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 book: $(STAMP)

@@ -336,7 +336,7 @@ def evaluate_checkpoint(
         raise FileNotFoundError(
             f"no finished run {run_id(config)} under {checkpoint_root}; train(config) first"
         )
-    dataset = load_dataset(**_dataset_args(config), verbose=False)
+    dataset = load_dataset(**dataset_args(config), verbose=False)
     device = torch.device(device)
     with _determinism(config, device):
         return evaluate(model.to(device), config, dataset, device, **options)
@@ -347,7 +347,7 @@ def _report_finished(config, run_dir: Path, results_root, ctx) -> dict:
     state = load_checkpoint(run_dir / FINAL)
     if "metrics" not in state:
         model = load_trained(config, run_dir.parent).to(ctx.device)
-        dataset = load_dataset(**_dataset_args(config))
+        dataset = load_dataset(**dataset_args(config))
         start = time.perf_counter()
         state["metrics"] = evaluate(model, config, dataset, ctx.device)
         state["eval_time_s"] = time.perf_counter() - start
@@ -377,13 +377,14 @@ def _write_results(config, run_dir: Path, results_root) -> dict:
 def _load_dataset(config: RunConfig, ctx: distributed.Context):
     if not ctx.is_main:
         distributed.barrier(ctx)
-    dataset = load_dataset(**_dataset_args(config), verbose=ctx.is_main)
+    dataset = load_dataset(**dataset_args(config), verbose=ctx.is_main)
     if ctx.is_main:
         distributed.barrier(ctx)
     return dataset
 
 
-def _dataset_args(config: RunConfig) -> dict:
+def dataset_args(config: RunConfig) -> dict:
+    """The `load_dataset` arguments of `config` (SynthReID also takes its preset)."""
     args = {"name": config.dataset, "root": config.data_root}
     if config.dataset == "synthreid":
         args["preset"] = config.synth_preset

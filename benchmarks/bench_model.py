@@ -1,0 +1,255 @@
+"""Training-step time, peak memory and inference speed: ResNet-50 baseline vs RGA-SC.
+
+Measures, on this machine and in one run, side by side (batch 16, 256x128 by default):
+  * baseline            ResNet-50, last stride 1, BNNeck (positions=())
+  * rga-sc factorised   RGA-SC after all four stages, relations never materialised (our default)
+  * rga-sc materialised RGA-SC computed as the official code does (N x N relation matrix)
+
+Each model runs in its own fresh process, so peak memory is not shared between them. On CPU,
+memory is the process's peak resident set size (total, and the increase over the process right
+before its first training step); on CUDA it is torch.cuda.max_memory_allocated.
+
+    python benchmarks/bench_model.py                     # prints a table, writes JSON
+    python benchmarks/bench_model.py --device cuda --batch 64
+
+Ratios are the figures to quote: absolute times depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VARIANTS = {
+    "baseline": dict(kind=None, positions=(), relation="factorised"),
+    "rga-sc factorised": dict(kind="rga-sc", positions=(1, 2, 3, 4), relation="factorised"),
+    "rga-sc materialised": dict(kind="rga-sc", positions=(1, 2, 3, 4), relation="materialised"),
+}
+TARGETS = {
+    "step_time_vs_baseline_max": 1.3,
+    "peak_memory_vs_baseline_max": 1.3,
+    "speedup_vs_materialised_min": 2.5,
+}
+
+
+def _rss_mib() -> float:
+    """Current resident set size of this process (Linux), MiB."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(variant: str, args: argparse.Namespace) -> dict:
+    """Time training steps and inference of one variant in this process."""
+    import torch
+
+    from rga.losses import cross_entropy_label_smooth, triplet_hard
+    from rga.model import ReIDNet
+
+    torch.manual_seed(0)
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    num_ids = args.batch // 4
+    model = ReIDNet(
+        num_classes=751, arch=args.arch, height=args.height, width=args.width, **VARIANTS[variant]
+    ).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4, weight_decay=5e-4)
+    images = torch.randn(args.batch, 3, args.height, args.width, device=device)
+    targets = torch.arange(num_ids, device=device).repeat_interleave(4)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def train_step():
+        out = model(images)
+        loss = cross_entropy_label_smooth(out.logits, targets) + triplet_hard(out.z, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    model.train()
+    rss_before = _rss_mib()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(args.warmup):
+        train_step()
+    sync()
+    step_times = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        train_step()
+        sync()
+        step_times.append(time.perf_counter() - t0)
+    if device.type == "cuda":
+        peak_total = torch.cuda.max_memory_allocated() / 2**20
+        peak_increase = peak_total
+    else:
+        peak_total = _peak_rss_mib()
+        peak_increase = peak_total - rss_before
+
+    model.eval()
+    infer_times = []
+    with torch.no_grad():
+        model(images)
+        sync()
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            model(images)
+            sync()
+            infer_times.append(time.perf_counter() - t0)
+    step = sorted(step_times)[len(step_times) // 2]
+    infer = sorted(infer_times)[len(infer_times) // 2]
+    return {
+        "variant": variant,
+        "step_time_s": step,
+        "train_images_per_s": args.batch / step,
+        "peak_memory_mib": peak_total,
+        "step_memory_mib": peak_increase,
+        "inference_images_per_s": args.batch / infer,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def machine_info(device: str) -> dict:
+    import torch
+
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "device": device,
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def ratios(rows: dict[str, dict]) -> dict:
+    base, fact, mat = (rows[k] for k in VARIANTS)
+    memory_key = "peak_memory_mib"
+    return {
+        "step_time_vs_baseline": fact["step_time_s"] / base["step_time_s"],
+        "peak_memory_vs_baseline": fact[memory_key] / base[memory_key],
+        "step_memory_vs_baseline": fact["step_memory_mib"] / base["step_memory_mib"],
+        "speedup_vs_materialised": mat["step_time_s"] / fact["step_time_s"],
+        "memory_saving_vs_materialised": mat[memory_key] / fact[memory_key],
+        "inference_speedup_vs_materialised": (
+            fact["inference_images_per_s"] / mat["inference_images_per_s"]
+        ),
+        "inference_vs_baseline": base["inference_images_per_s"] / fact["inference_images_per_s"],
+    }
+
+
+def print_table(rows: dict[str, dict], r: dict) -> None:
+    head = f"{'variant':<22}{'step s':>9}{'train img/s':>13}{'peak MiB':>10}{'step MiB':>10}{'infer img/s':>13}"
+    print(head)
+    print("-" * len(head))
+    for row in rows.values():
+        print(
+            f"{row['variant']:<22}{row['step_time_s']:>9.3f}{row['train_images_per_s']:>13.1f}"
+            f"{row['peak_memory_mib']:>10.0f}{row['step_memory_mib']:>10.0f}"
+            f"{row['inference_images_per_s']:>13.1f}"
+        )
+    print()
+
+    def verdict(ok: bool) -> str:
+        return "meets target" if ok else "MISSES target"
+
+    t = TARGETS
+    print(
+        f"RGA-SC factorised / baseline, step time:   {r['step_time_vs_baseline']:.2f}x "
+        f"(target <= {t['step_time_vs_baseline_max']}x: "
+        f"{verdict(r['step_time_vs_baseline'] <= t['step_time_vs_baseline_max'])})"
+    )
+    print(
+        f"RGA-SC factorised / baseline, peak memory: {r['peak_memory_vs_baseline']:.2f}x "
+        f"(target <= {t['peak_memory_vs_baseline_max']}x: "
+        f"{verdict(r['peak_memory_vs_baseline'] <= t['peak_memory_vs_baseline_max'])}); "
+        f"memory added by a step: {r['step_memory_vs_baseline']:.2f}x"
+    )
+    print(
+        f"materialised / factorised, step time:      {r['speedup_vs_materialised']:.2f}x "
+        f"(target >= {t['speedup_vs_materialised_min']}x: "
+        f"{verdict(r['speedup_vs_materialised'] >= t['speedup_vs_materialised_min'])})"
+    )
+    print(f"materialised / factorised, peak memory:    {r['memory_saving_vs_materialised']:.2f}x")
+    print(
+        f"inference, factorised vs materialised:     {r['inference_speedup_vs_materialised']:.2f}x faster"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--arch", default="resnet50")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps (the median is kept)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--json", default="benchmarks/results/bench_model.json")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.batch % 4:
+        parser.error("--batch must be a multiple of 4 (P identities x K=4 images)")
+
+    if args.worker:  # child process: measure one variant, print JSON
+        print(json.dumps(measure(args.worker, args)))
+        return 0
+
+    passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
+    rows = {}
+    for variant in args.variants:
+        print(f"measuring {variant} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, *passthrough, "--worker", variant],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            return proc.returncode
+        rows[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    record = {
+        "benchmark": "model",
+        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json")},
+        "machine": machine_info(args.device),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "rows": list(rows.values()),
+    }
+    if set(rows) == set(VARIANTS):
+        record["ratios"] = ratios(rows)
+        record["targets"] = TARGETS
+        print_table(rows, record["ratios"])
+    else:
+        for row in rows.values():
+            print(row)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(out)
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Helpers of the book pages: find and read results, join them with the paper's numbers, draw.
+
+The book (``book/``) only reads stored files; nothing here trains. Submodules: ``paths``
+(locations, the "missing" notice), ``tables`` (paper numbers, runs, joins), ``architecture``
+(Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
+format), ``plots`` (seaborn figures).
+"""
+
+from rga.report.attention_arrays import (
+    AttentionArrays,
+    attention_path,
+    find_attention_arrays,
+    load_attention_arrays,
+    save_attention_arrays,
+    save_run_attention,
+    select_attention_arrays,
+)
+from rga.report.paths import (
+    Notice,
+    benchmarks_dir,
+    book_dir,
+    checkpoints_dir,
+    missing_results_message,
+    repo_root,
+    results_dir,
+)
+from rga.report.tables import (
+    BASELINE,
+    DATASET_LABELS,
+    KIND_LABELS,
+    TABLE2_SETTINGS,
+    attention_precision_table,
+    benchmark_tables,
+    curves_long,
+    discrepancies_table,
+    format_mean_sd,
+    hardware_and_time,
+    load_benchmarks,
+    load_discrepancies,
+    load_paper_numbers,
+    load_runs,
+    normalise_kind,
+    paper_vs_ours_table,
+    positions_key,
+    precision_summary,
+    run_group_label,
+    runs_overview,
+    settings_long,
+    table2_setting,
+    used_dataset_statistics,
+    variants_table,
+)
+
+__all__ = [
+    "BASELINE",
+    "DATASET_LABELS",
+    "KIND_LABELS",
+    "TABLE2_SETTINGS",
+    "AttentionArrays",
+    "Notice",
+    "attention_path",
+    "attention_precision_table",
+    "benchmark_tables",
+    "benchmarks_dir",
+    "book_dir",
+    "checkpoints_dir",
+    "curves_long",
+    "discrepancies_table",
+    "find_attention_arrays",
+    "format_mean_sd",
+    "hardware_and_time",
+    "load_attention_arrays",
+    "load_benchmarks",
+    "load_discrepancies",
+    "load_paper_numbers",
+    "load_runs",
+    "normalise_kind",
+    "missing_results_message",
+    "paper_vs_ours_table",
+    "positions_key",
+    "precision_summary",
+    "repo_root",
+    "results_dir",
+    "run_group_label",
+    "runs_overview",
+    "save_attention_arrays",
+    "save_run_attention",
+    "select_attention_arrays",
+    "settings_long",
+    "table2_setting",
+    "used_dataset_statistics",
+    "variants_table",
+]

@@ -1,0 +1,210 @@
+"""Saved attention maps of a trained model: the file the book's attention figures read.
+
+One ``.npz`` per run: ``experiments/results/<experiment>/attention/<run_id>.npz`` (beside the
+run's results JSON), written by the experiment notebook after training with
+:func:`save_run_attention`. Keys:
+
+============== ======================= ===============================================
+key            array                   meaning
+============== ======================= ===============================================
+``images``     uint8 (B, H, W, 3)      the probed images as shown (network input size)
+``masks``      uint8 (B, H, W)         person masks, 1 = person (optional; SynthReID)
+``pids``       int64 (B,)              person ids (optional)
+``spatial_s``  float16 (B, h_s, w_s)   spatial gate of the module after stage s (1-4)
+``channel_s``  float16 (B, C_s)        channel gate of that module (optional)
+``meta``       0-d str                 JSON: run_id, label, kind, positions, seed, dataset
+============== ======================= ===============================================
+
+The same images (same dataset, split and indices) should be used for every run of an
+experiment, so that the book can put the runs' maps side by side (supplementary Figure 1).
+Sizes: 8 images at 128x64 with four stages are about 0.3 MB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rga.report.paths import results_dir
+
+__all__ = [
+    "AttentionArrays",
+    "attention_path",
+    "find_attention_arrays",
+    "load_attention_arrays",
+    "save_attention_arrays",
+    "save_run_attention",
+    "select_attention_arrays",
+]
+
+
+class AttentionArrays(NamedTuple):
+    """The content of one attention ``.npz``; ``spatial``/``channel`` map stage -> array."""
+
+    images: np.ndarray
+    masks: np.ndarray | None
+    pids: np.ndarray | None
+    spatial: dict[int, np.ndarray]
+    channel: dict[int, np.ndarray]
+    meta: dict
+
+
+def attention_path(experiment: str, run_id: str, root: str | Path | None = None) -> Path:
+    """``<results root>/<experiment>/attention/<run_id>.npz``."""
+    return results_dir(experiment, root) / "attention" / f"{run_id}.npz"
+
+
+def _display_images(images) -> np.ndarray:
+    """(B, 3, H, W) ImageNet-normalised tensor/array, or (B, H, W, 3) uint8/[0, 1] -> uint8 (B, H, W, 3)."""
+    if hasattr(images, "detach"):
+        images = images.detach().cpu().float().numpy()
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
+        from rga.draw import denormalize
+
+        images = denormalize(images)  # (B, 3, H, W) -> (B, H, W, 3) in [0, 1]
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(
+            f"images must be (B, 3, H, W) normalised or (B, H, W, 3); got shape {images.shape}"
+        )
+    if images.dtype != np.uint8:
+        images = np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+    return images
+
+
+def save_attention_arrays(
+    path: str | Path,
+    images,
+    maps: Mapping[int, object],
+    *,
+    masks=None,
+    pids=None,
+    meta: Mapping | None = None,
+) -> Path:
+    """Write one run's attention maps (format in the module docstring); returns the path.
+
+    Args:
+        path: where to write (see :func:`attention_path`); folders are created.
+        images: (B, 3, H, W) normalised images (what the model saw) or (B, H, W, 3) images.
+        maps: ``rga.probe.probe(model, images)``: {stage: AttentionMaps(spatial (B, h, w) | None,
+            channel (B, C) | None)}; plain {stage: spatial (B, h, w)} arrays work too.
+        masks: (B, H, W) person masks (bool or 0/1), optional.
+        pids: (B,) person ids, optional.
+        meta: JSON-serialisable facts about the run (run_id, label, kind, positions, ...).
+    """
+    images = _display_images(images)
+    arrays: dict[str, np.ndarray] = {"images": images}
+    if masks is not None:
+        arrays["masks"] = (np.asarray(masks) > 0).astype(np.uint8)
+    if pids is not None:
+        arrays["pids"] = np.asarray(pids, dtype=np.int64)
+    for stage, m in maps.items():
+        spatial = getattr(m, "spatial", m if not hasattr(m, "channel") else None)
+        channel = getattr(m, "channel", None)
+        if spatial is not None:
+            spatial = np.asarray(spatial, dtype=np.float32)
+            if spatial.ndim == 4:
+                spatial = spatial[:, 0]  # (B, 1, h, w) -> (B, h, w)
+            arrays[f"spatial_{int(stage)}"] = spatial.astype(np.float16)
+        if channel is not None:
+            arrays[f"channel_{int(stage)}"] = np.asarray(channel, dtype=np.float16)
+    for key, value in arrays.items():
+        if key != "images" and len(value) != len(images):
+            raise ValueError(f"{key} has {len(value)} entries for {len(images)} images")
+    arrays["meta"] = np.array(json.dumps(dict(meta or {}), default=str))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_attention_arrays(path: str | Path) -> AttentionArrays:
+    """Read a file written by :func:`save_attention_arrays` (maps come back as float32)."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        spatial, channel = {}, {}
+        for key in data.files:
+            if key.startswith("spatial_"):
+                spatial[int(key.removeprefix("spatial_"))] = data[key].astype(np.float32)
+            elif key.startswith("channel_"):
+                channel[int(key.removeprefix("channel_"))] = data[key].astype(np.float32)
+        return AttentionArrays(
+            images=data["images"],
+            masks=data["masks"] if "masks" in data.files else None,
+            pids=data["pids"] if "pids" in data.files else None,
+            spatial=dict(sorted(spatial.items())),
+            channel=dict(sorted(channel.items())),
+            meta=json.loads(str(data["meta"])) if "meta" in data.files else {},
+        )
+
+
+def find_attention_arrays(
+    experiment: str | None = None, root: str | Path | None = None
+) -> list[Path]:
+    """Every ``<experiment>/attention/*.npz`` under the results root (one experiment or all)."""
+    base = results_dir(experiment, root)
+    pattern = "attention/*.npz" if experiment else "*/attention/*.npz"
+    return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def select_attention_arrays(
+    kind: str, stage: int = 4, experiment: str | None = None, root: str | Path | None = None
+) -> AttentionArrays | None:
+    """The saved maps of a run of ``kind`` (meta "kind") that has a spatial map at ``stage``:
+    the lowest seed, preferring the experiment "attention_variants"; None when there is none."""
+    candidates = []
+    for path in find_attention_arrays(experiment, root):
+        arrays = load_attention_arrays(path)
+        if arrays.meta.get("kind") == kind and stage in arrays.spatial:
+            preferred = path.parent.parent.name != "attention_variants"
+            candidates.append((preferred, int(arrays.meta.get("seed", 0)), str(path), arrays))
+    return min(candidates, key=lambda c: c[:3])[3] if candidates else None
+
+
+def save_run_attention(
+    config, model, images, *, masks=None, pids=None, root: str | Path | None = None
+) -> Path:
+    """Probe a trained model and write its maps where the book looks for them.
+
+    The one call an experiment notebook needs after ``rga.train.train(config)``::
+
+        model = rga.train.load_trained(config)
+        save_run_attention(config, model, images, masks=masks, pids=pids)
+
+    Args:
+        config: the run's ``rga.config.RunConfig`` (names the file and fills ``meta``).
+        model: the trained ``ReIDNet``.
+        images: (B, 3, H, W) ImageNet-normalised test images (use the same ones for every run).
+        masks: (B, H, W) person masks of those images (SynthReID: ``rga.data.synth.load_mask``).
+        pids: (B,) their person ids.
+        root: the results root (default ``experiments/results``).
+    Returns:
+        the path written, ``<root>/<experiment>/attention/<run_id>.npz``.
+    """
+    from rga.config import model_label, run_id
+    from rga.probe import probe
+
+    rid = run_id(config)
+    meta = {
+        "run_id": rid,
+        "label": model_label(config),
+        "experiment": config.experiment,
+        "kind": config.kind,
+        "positions": list(config.positions),
+        "seed": config.seed,
+        "dataset": config.dataset,
+        "synth_preset": config.synth_preset,
+        "arch": config.arch,
+        "height": config.height,
+        "width": config.width,
+        "epochs": config.epochs,
+        "profile": config.profile,
+    }
+    maps = probe(model, images) if config.kind is not None else {}
+    path = attention_path(config.experiment, rid, root)
+    return save_attention_arrays(path, images, maps, masks=masks, pids=pids, meta=meta)

@@ -1,0 +1,183 @@
+"""Composite attention figures of the book: the probe view and the model comparison.
+
+Drawing goes through ``rga.draw`` (same upsampling and colour scale as everywhere else); the
+maps come from ``rga.probe`` (a model) or from saved arrays (``rga.report.attention_arrays``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from rga.draw import PANEL_SIZE, figure_compare_models, figure_stages, overlay
+from rga.report.attention_arrays import AttentionArrays
+
+__all__ = [
+    "attention_view",
+    "compare_saved_models",
+    "probe_images",
+    "probe_view",
+    "saved_stages_figure",
+]
+
+
+def attention_view(
+    image,
+    spatial=None,
+    channel=None,
+    *,
+    row=None,
+    col=None,
+    position: tuple[int, int] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """One image and what one attention module does to it, in a row of panels.
+
+    Args:
+        image: (3, H, W) normalised tensor/array or an (H, W, 3) image.
+        spatial: (h, w) spatial gate in (0, 1), or None (channel-only modules).
+        channel: (C,) channel gate, drawn sorted, or None.
+        row, col: (h, w) relation maps R[i, :] and R[:, i] of ``position`` = (r, c), or None.
+        title: a line above the panels.
+    Returns:
+        a Figure: image (with the position marked), spatial gate, R[i, :], R[:, i], channel gates.
+    """
+    panels = 1 + (spatial is not None) + 2 * (row is not None) + (channel is not None)
+    fig = Figure(
+        figsize=(PANEL_SIZE[0] * (panels + 1.2 * (channel is not None)), PANEL_SIZE[1] + 0.4),
+        layout="constrained",
+    )
+    widths = [1] * (panels - (channel is not None)) + ([2.2] if channel is not None else [])
+    axes = list(fig.subplots(1, panels, gridspec_kw={"width_ratios": widths}, squeeze=False)[0])
+    ax = axes.pop(0)
+    overlay(image, None, ax=ax, title="image")
+    grid = np.shape(spatial) if spatial is not None else np.shape(row) if row is not None else None
+    if position is not None and grid is not None:
+        (r, c), (h, w) = position, grid
+        height, width = np.asarray(ax.images[0].get_array()).shape[:2]
+        y, x = (r + 0.5) * height / h - 0.5, (c + 0.5) * width / w - 0.5  # the cell's centre
+        ax.plot([x], [y], marker="+", color="red", markersize=10, markeredgewidth=2)
+    if spatial is not None:
+        ax = axes.pop(0)
+        overlay(
+            image,
+            spatial,
+            ax=ax,
+            title=f"spatial gate {np.shape(spatial)[0]}×{np.shape(spatial)[1]}",
+        )
+    if row is not None:
+        overlay(image, row, ax=axes.pop(0), vrange=None, title="R[i, :]")
+        overlay(image, col, ax=axes.pop(0), vrange=None, title="R[:, i]")
+    if channel is not None:
+        ax = axes.pop(0)
+        values = np.sort(np.asarray(channel, dtype=float))[::-1]
+        ax.plot(np.arange(len(values)), values, linewidth=1.2)
+        ax.fill_between(np.arange(len(values)), values, alpha=0.3)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("channel (sorted)", fontsize=8)
+        ax.set_title(f"channel gates, C = {len(values)}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def probe_view(
+    model, images: torch.Tensor, image: int = 0, stage: int = 4, y: float = 0.5, x: float = 0.5
+) -> Figure:
+    """``attention_view`` of ``images[image]`` at ``stage`` of a model, probed now.
+
+    The position i is the cell of the stage's (h, w) grid nearest to (y, x), fractions of the
+    image height and width; its relations are drawn when the module has spatial relations.
+    """
+    from rga.probe import probe, relation_maps
+
+    one = images[image : image + 1]
+    maps = probe(model, one, stages=[stage])[stage]
+    module = model.attention_modules[stage]
+    h, w = getattr(module, "height", None), getattr(module, "width", None)
+    if maps.spatial is not None:
+        h, w = maps.spatial.shape[-2:]
+    row = col = position = None
+    if h is not None and maps.spatial is not None:
+        position = (min(int(y * h), h - 1), min(int(x * w), w - 1))
+    if getattr(module, "use_spatial", False) and getattr(module, "use_relation", False):
+        row, col = relation_maps(model, one, stage, position)
+        row, col = row[0], col[0]
+    return attention_view(
+        one[0],
+        None if maps.spatial is None else maps.spatial[0],
+        None if maps.channel is None else maps.channel[0],
+        row=row,
+        col=col,
+        position=position,
+        title=f"stage {stage} (after conv{stage + 1}_x), image {image}"
+        + (f", position i = {position}" if row is not None else ""),
+    )
+
+
+def compare_saved_models(
+    saved: Mapping[str, AttentionArrays], stage: int = 4, n: int = 6
+) -> Figure:
+    """Supplementary Figure 1 from saved arrays: the images, then each model's spatial map at
+    ``stage`` ({column title: arrays}). The runs must have saved the same images."""
+    first = next(iter(saved.values()))
+    for label, arrays in saved.items():
+        if arrays.images.shape != first.images.shape or not np.array_equal(
+            arrays.images, first.images
+        ):
+            raise ValueError(
+                f"the saved attention arrays of {label!r} hold other images than the others; "
+                "save every run's maps on the same test images"
+            )
+    n = min(n, len(first.images))
+    columns = {label: arrays.spatial[stage][:n] for label, arrays in saved.items()}
+    return figure_compare_models(list(first.images[:n]), columns, transpose=True, colorbar=True)
+
+
+def saved_stages_figure(saved: AttentionArrays, n: int = 6) -> Figure:
+    """Supplementary Figure 2 from saved arrays: the first ``n`` images, then the spatial map of
+    every stage (RGA-SC1 .. RGA-SC4)."""
+    n = min(n, len(saved.images))
+    maps = {stage: m[:n] for stage, m in saved.spatial.items()}
+    return figure_stages(list(saved.images[:n]), maps, transpose=True, colorbar=True)
+
+
+def probe_images(
+    height: int, width: int, saved: AttentionArrays | None = None, n: int = 8
+) -> tuple[torch.Tensor, np.ndarray | None, str]:
+    """Test images for the probe at the model's input size, ImageNet-normalised (n, 3, H, W),
+    their person masks, and where they come from.
+
+    The images of saved attention arrays when their size matches; otherwise query images of the
+    SynthReID ``smoke`` preset generated at (height, width) into a temporary folder (a second).
+    """
+    from rga.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    if saved is not None and saved.images.shape[1:3] == (height, width):
+        rgb, masks = saved.images[:n], None if saved.masks is None else saved.masks[:n]
+        source = f"the saved test images of run {saved.meta.get('run_id')}"
+    else:
+        import shutil
+        import tempfile
+
+        from PIL import Image
+
+        from rga.data.synth import ensure_synthreid, load_mask
+
+        cache = tempfile.mkdtemp(prefix="rga-probe-")
+        try:
+            root = ensure_synthreid(cache, preset="smoke", height=height, width=width)
+            paths = sorted((root / "query").glob("*.jpg"))[:n]
+            rgb = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths])
+            masks = np.stack([load_mask(p) for p in paths])
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+        source = f"SynthReID smoke-preset query images generated at {height}x{width}"
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
+    return (x - mean) / std, masks, source
