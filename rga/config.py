@@ -305,15 +305,16 @@ PROFILES: dict[str, RunConfig] = {
             width=64,
             # Chosen before comparing variants: a half-width ResNet-18 at 128x64 learns SynthReID
             # from scratch (10 epochs at the peak LR: baseline mAP 28%) at ~75 images/s on one
-            # core, so both notebooks (10 models) fit about 45 minutes on 2 cores with 2 jobs.
-            # 128x64 keeps the attention maps at 32x16 .. 8x4 (half the paper's 64x32 .. 16x8).
+            # core; 30 epochs of 800 images keep both notebooks (10 models, two at a time) near
+            # 45 minutes on 2 cores. 128x64 keeps the attention maps at 32x16 .. 8x4 (half the
+            # paper's 64x32 .. 16x8).
             arch="resnet18-w0.5",
             weights=None,  # no network here to fetch ImageNet weights
             # one thread per run, one run per core (rga.study runs two at once on 2 cores)
             threads=1,
             cache_images=True,
         ),
-        epochs=50,
+        epochs=30,
     ),
     "paper": _PAPER,
 }
