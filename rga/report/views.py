@@ -20,6 +20,7 @@ __all__ = [
     "compare_saved_models",
     "probe_images",
     "probe_view",
+    "probe_widget",
     "saved_stages_figure",
 ]
 
@@ -181,3 +182,21 @@ def probe_images(
         source = f"SynthReID smoke-preset query images generated at {height}x{width}"
     x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
     return (x - mean) / std, masks, source
+
+
+def probe_widget(model, images: torch.Tensor):
+    """Jupyter sliders over :func:`probe_view`: the image, the module (stage) and the position
+    (fractions of the image height and width). Returns an ``ipywidgets.interactive``; display it."""
+    import ipywidgets as widgets
+
+    def view(image: int, stage: int, y: float, x: float) -> Figure:
+        return probe_view(model, images, image=image, stage=stage, y=y, x=x)
+
+    stages = sorted(model.attention_modules)
+    return widgets.interactive(
+        view,
+        image=widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image"),
+        stage=widgets.Dropdown(options=stages, value=stages[-1], description="module"),
+        y=widgets.FloatSlider(value=0.45, min=0.0, max=1.0, step=0.02, description="position y"),
+        x=widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.02, description="position x"),
+    )

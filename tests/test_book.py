@@ -1,0 +1,199 @@
+"""The Jupyter Book: built once (offline, warnings as errors) and read as a reader would get it.
+
+The build (about two minutes on two cores) runs every page against the results files present in
+the repository, into a temporary folder (book/_build is left alone). It runs in its own xdist
+group, so `pytest -n 2 --dist loadgroup` keeps it on one worker.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+bs4 = pytest.importorskip("bs4")
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+CHAPTERS = [
+    "introduction",
+    "method",
+    "architecture",
+    "data",
+    "training",
+    "results",
+    "attention",
+    "probe",
+    "performance",
+    "reproduce",
+]
+
+
+def _has_results(experiment: str = "*") -> bool:
+    return any((ROOT / "experiments" / "results").glob(f"{experiment}/*.json"))
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    # the committed results only: no preview folders from the environment
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RGA_")}
+    proc = subprocess.run(
+        [
+            str(jupyter_book),
+            "build",
+            str(BOOK),
+            "-W",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+def _soup(html: Path, page: str):
+    return bs4.BeautifulSoup((html / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def _main_text(html: Path, page: str) -> str:
+    return _soup(html, page).find("main").get_text(" ", strip=True)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+class TestBuiltBook:
+    """Checks on the HTML of one build (the module-scoped fixture `html`)."""
+
+    def test_every_chapter_is_built_in_order(self, html):
+        for page in CHAPTERS:
+            assert (html / f"{page}.html").is_file(), page
+        assert (html / "index.html").is_file()
+        nav = [
+            a["href"]
+            for a in _soup(html, "introduction").select("nav.bd-docs-nav a.reference.internal")
+        ]
+        assert [h.removesuffix(".html") for h in nav] == CHAPTERS[1:]
+
+    def test_no_page_shows_an_error(self, html):
+        for path in html.glob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            assert "Traceback" not in text, path.name
+            assert "CellExecutionError" not in text, path.name
+            soup = bs4.BeautifulSoup(text, "html.parser")
+            assert not soup.select("div.output.traceback, div.output.error, div.output.stderr"), (
+                path.name
+            )
+
+    def test_pages_load_nothing_from_the_network(self, html):
+        assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+        for page in CHAPTERS:
+            soup = _soup(html, page)
+            mathjax = [
+                s["src"] for s in soup.find_all("script", src=True) if "mathjax" in s["src"].lower()
+            ]
+            assert set(mathjax) <= {"_static/mathjax/tex-chtml.js"}, (page, mathjax)
+            if soup.select("div.math, span.math"):
+                assert mathjax, f"{page} has equations but loads no MathJax"
+            for tag, attr in (
+                ("script", "src"),
+                ("link", "href"),
+                ("img", "src"),
+                ("iframe", "src"),
+            ):
+                for node in soup.find_all(tag, **{attr: True}):
+                    assert not node[attr].startswith(("http:", "https:", "//")), (page, node[attr])
+            text = str(soup)
+            for host in ("unpkg.com", "cdn.jsdelivr", "cdnjs.", "mybinder", "fonts.googleapis"):
+                assert host not in text, (page, host)
+
+    def test_method_page_has_the_equations_and_the_parity_check(self, html):
+        soup = _soup(html, "method")
+        display_math = soup.select("div.math")
+        assert len(display_math) >= 10
+        numbered = [m for m in display_math if m.get("id", "").startswith("equation-")]
+        assert len(numbered) >= 4  # relation vector, y_i, the paper's head, the code's head, ...
+        assert any("W_a K^{\\top}" in m.get_text() for m in display_math)
+        tables = soup.find("main").find_all("table")
+        parity = tables[-1].get_text(" ")
+        assert "train" in parity and "eval" in parity and "e-0" in parity  # tiny differences
+
+    def test_architecture_page_regenerates_table1(self, html):
+        soup = _soup(html, "architecture")
+        table = next(t for t in soup.find("main").find_all("table") if "attention4" in t.get_text())
+        cells = table.get_text(" ")
+        assert "16 × 8 × 2048" in cells and "64 × 32 × 256" in cells
+        assert cells.count("✓") == 14 and "✗" not in cells
+        text = _main_text(html, "architecture")
+        assert "19.65" in text and "8.11" in text  # the spec's numbers next to ours
+
+    def test_data_page_shows_counts_and_synthreid_samples(self, html):
+        soup = _soup(html, "data")
+        assert len(soup.find("main").find_all("img")) >= 2  # the sample grid and the augmentations
+        text = _main_text(html, "data")
+        assert "12936" in text and "32621" in text  # Market-1501 and MSMT17 training images
+
+    def test_training_page_draws_the_schedule_and_lists_every_difference(self, html):
+        soup = _soup(html, "training")
+        assert soup.find("main").find_all("img")
+        text = _main_text(html, "training")
+        topics = pd.read_csv(BOOK / "discrepancies.csv", dtype=str, keep_default_na=False)["topic"]
+        missing = [t for t in topics if t not in text]
+        assert not missing, missing
+
+    def test_results_page_sets_the_paper_beside_ours(self, html):
+        soup = _soup(html, "results")
+        main = soup.find("main")
+        assert main.find_all("img"), "the gains plot is drawn even without our runs"
+        table = next(t for t in main.find_all("table") if "CUHK03 (L), paper" in t.get_text())
+        paper = pd.read_csv(BOOK / "paper_numbers.csv", dtype=str, keep_default_na=False)
+        for value in paper.loc[paper["table"] == "supp-table2", "value"]:
+            assert value in table.get_text(" "), value
+        text = main.get_text(" ")
+        if _has_results("plugin_position"):
+            assert "ours: " in table.get_text(" ")
+        else:
+            assert "Missing: plug-in position runs" in text
+        if not _has_results("attention_variants"):
+            assert "Missing: attention variant runs" in text
+
+    def test_results_dependent_pages_show_content_or_say_what_is_missing(self, html):
+        for page in ("introduction", "attention", "probe", "performance", "reproduce"):
+            main = _soup(html, page).find("main")
+            has_content = bool(main.select("div.cell_output table, div.cell_output img"))
+            has_notice = bool(main.select("div.rga-notice"))
+            assert has_content or has_notice, page
+        if not _has_results():
+            for page in ("introduction", "attention", "reproduce"):
+                notices = _soup(html, page).select("div.rga-notice p.admonition-title")
+                assert any(n.get_text().startswith("Missing") for n in notices), page
+
+
+def test_probe_notebook_is_committed_without_outputs():
+    notebook = json.loads((BOOK / "probe.ipynb").read_text(encoding="utf-8"))
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+    tags = [c["metadata"].get("tags", []) for c in code]
+    assert ["parameters"] in tags  # papermill/Jupyter parameters cell
+    assert any("skip-execution" in t for t in tags)  # the widgets run in Jupyter only
+
+
+def test_book_config_is_offline():
+    config = (BOOK / "_config.yml").read_text(encoding="utf-8")
+    assert "sphinx-mathjax-offline" in config and "nb_ipywidgets_js: {}" in config
+    assert "execute_notebooks: force" in config and "thebe: false" in config
+    toc = (BOOK / "_toc.yml").read_text(encoding="utf-8")
+    assert [
+        line.split("file:")[1].strip() for line in toc.splitlines() if "file:" in line
+    ] == CHAPTERS[1:]
