@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=Path("benchmarks/out/bench_evaluation.json"))
+    parser.add_argument(
+        "--json", type=Path, default=Path("benchmarks/results/bench_evaluation.json")
+    )
     args = parser.parse_args(argv)
 
     problem = market_like_problem(args)
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": "bench_evaluation",
+        "command": " ".join(["python", *sys.argv]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine_info(),
         "results": rows,

@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         rows[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
 
     record = {
-        "benchmark": "model",
+        "benchmark": "bench_model",
+        "command": " ".join(["python", *sys.argv]),
         "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json")},
         "machine": machine_info(args.device),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
