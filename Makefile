@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(PY) -m ruff check rga tests benchmarks
 	$(PY) -m ruff format --check rga tests benchmarks
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=10
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going

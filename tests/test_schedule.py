@@ -27,10 +27,19 @@ def test_official_schedule(epoch, lr):
 
 def test_cpu_schedule_has_the_same_shape():
     cpu = make_config("cpu")
-    ratio = 600 // cpu.epochs
+    ratio = cpu.epochs / 600
+    # warm-up and every halving land at the official epochs scaled (within rounding)
+    assert abs(cpu.warmup_epochs - 20 * ratio) <= 0.5
+    official_steps = (80, 120, 160, 200, 240, 280, 320, 360)
+    assert len(cpu.lr_steps) == len(official_steps)
+    assert all(abs(s - o * ratio) <= 0.5 for s, o in zip(cpu.lr_steps, official_steps, strict=True))
     lrs = [lr_at_epoch(e, **schedule_of(cpu)) for e in range(cpu.epochs)]
-    paper = [lr_at_epoch(e * ratio) for e in range(cpu.epochs)]
-    assert lrs[cpu.warmup_epochs :] == pytest.approx(paper[cpu.warmup_epochs :], rel=1e-12)
+    official = [lr_at_epoch(e) for e in range(600)]
+    # the same LR levels after warm-up, in the same order, and the same share at the floor
+    levels = sorted(set(lrs[cpu.warmup_epochs :]), reverse=True)
+    assert levels == pytest.approx(sorted(set(official[20:]), reverse=True), rel=1e-12)
+    at_floor = sum(lr == min(lrs) for lr in lrs) / cpu.epochs
+    assert at_floor == pytest.approx(240 / 600, abs=1 / cpu.epochs)
     assert lrs[0] == 8e-6 and max(lrs) == 8e-4 and lrs[-1] == 3.125e-6
 
 
