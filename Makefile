@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=10
 
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build book -W -n --keep-going
+	$(VENV)/bin/jupyter-book build --all book -W -n --keep-going  # --all: pages read results files Sphinx does not track
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix rga tests benchmarks

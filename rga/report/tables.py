@@ -382,16 +382,27 @@ def variants_table(
     )
 
 
+PRECISION_COLUMNS = [
+    "run_id",
+    "group",
+    "model",
+    "label",
+    "seed",
+    "stage",
+    "mass_on_person",
+    "auroc",
+    "chance",
+]
+
+
 def attention_precision_table(
     runs: pd.DataFrame, stages: Sequence[int] | None = None
 ) -> pd.DataFrame:
-    """Long table of the runs' attention precision: run_id, model, seed, stage, mass_on_person,
-    auroc, chance. Runs without ``attention_precision`` are skipped."""
+    """Long table of the runs' attention precision: run_id, group, model, label, seed, stage,
+    mass_on_person, auroc, chance. Runs without ``attention_precision`` are skipped."""
     rows = []
     if runs.empty or "attention_precision" not in runs:
-        return pd.DataFrame(
-            columns=["run_id", "model", "seed", "stage", "mass_on_person", "auroc", "chance"]
-        )
+        return pd.DataFrame(columns=PRECISION_COLUMNS)
     for _, run in runs.iterrows():
         scores = run["attention_precision"]
         if not isinstance(scores, dict):
@@ -405,25 +416,24 @@ def attention_precision_table(
                     "run_id": run.get("run_id"),
                     "group": run.get("group"),
                     "model": run.get("model"),
+                    "label": run.get("label"),
                     "seed": run.get("seed"),
                     "stage": stage,
                     **{k: values.get(k) for k in ("mass_on_person", "auroc", "chance")},
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=["run_id", "group", "model", "seed", "stage", "mass_on_person", "auroc", "chance"],
-    )
+    return pd.DataFrame(rows, columns=PRECISION_COLUMNS)
 
 
 def precision_summary(precision: pd.DataFrame) -> pd.DataFrame:
-    """:func:`attention_precision_table` summarised: one row per (group, model), columns
+    """:func:`attention_precision_table` summarised: one row per (group, model label, e.g.
+    "RGA-SC conv3_x": runs at other positions are not pooled), columns
     ("mass on person" | "AUROC", "att<stage>") as mean ± sd over seeds, and "chance" (the mean
     mask area, what a uniform map's mass on person would be). Empty in, empty out."""
     if precision.empty:
         return pd.DataFrame()
     rows = {}
-    for (group, model), g in precision.groupby(["group", "model"], sort=False):
+    for (group, model), g in precision.groupby(["group", "label"], sort=False):
         row = {}
         for key, title in (("mass_on_person", "mass on person"), ("auroc", "AUROC")):
             for stage, s in g.groupby("stage"):
