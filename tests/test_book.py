@@ -1,8 +1,8 @@
 """The Jupyter Book: built once (offline, warnings as errors) and read as a reader would get it.
 
 The build (about two minutes on two cores) runs every page against the results files present in
-the repository, into a temporary folder (book/_build is left alone). It runs in its own xdist
-group, so `pytest -n 2 --dist loadgroup` keeps it on one worker.
+the repository, into a temporary folder (book/_build is left alone), once per test session even
+with several xdist workers (a file lock in the folder the workers share).
 """
 
 import json
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 bs4 = pytest.importorskip("bs4")
 
@@ -38,7 +39,20 @@ def _has_results(experiment: str = "*") -> bool:
 
 @pytest.fixture(scope="module")
 def html(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
+    """The book built once per test session, also when pytest-xdist runs several workers:
+    they share the folder above their own temporary folders, and a file lock."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    out = base / "book"
+    index = out / "_build" / "html" / "index.html"
+    with FileLock(str(base / "book.lock")):
+        if not index.exists():
+            _build_book(out)
+    return index.parent
+
+
+def _build_book(out: Path) -> None:
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     # the committed results only: no preview folders from the environment
     env = {k: v for k, v in os.environ.items() if not k.startswith("RGA_")}
@@ -60,7 +74,6 @@ def html(tmp_path_factory) -> Path:
         env=env,
     )
     assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def _soup(html: Path, page: str):
@@ -72,7 +85,6 @@ def _main_text(html: Path, page: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("book")
 class TestBuiltBook:
     """Checks on the HTML of one build (the module-scoped fixture `html`)."""
 
