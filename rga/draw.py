@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from rga.attention_precision import upsample_maps
+from rga.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -37,8 +38,6 @@ __all__ = [
     "overlay_grid",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 PANEL_SIZE = (1.3, 2.6)  # inches (width, height) per person panel; re-id crops are 2:1
 
