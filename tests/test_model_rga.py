@@ -87,7 +87,12 @@ def test_factorised_matches_materialised(kind, dtype, tol, training):
     torch.testing.assert_close(gx_f, gx_m, **tol)
     assert grads_f.keys() == grads_m.keys()
     for name in grads_f:
-        torch.testing.assert_close(grads_f[name], grads_m[name], **tol, msg=name)
+        # Weight gradients sum over batch and positions in a different order on each path, so
+        # the absolute tolerance scales with the gradient's size (matters in float32 only).
+        scale = max(1.0, grads_m[name].abs().max().item())
+        torch.testing.assert_close(
+            grads_f[name], grads_m[name], rtol=tol["rtol"], atol=tol["atol"] * scale, msg=name
+        )
     # BN running statistics were updated identically (train) or left alone (eval).
     for (name, b_f), b_m in zip(fact.named_buffers(), mat.buffers(), strict=True):
         torch.testing.assert_close(b_f, b_m, **tol, msg=name)

@@ -15,6 +15,12 @@ default) uses that the conv is linear in R. Split its weight W = [W_row | W_col]
 so conv(r) = (W_row K^T) Q + (W_col Q^T) K, with (W_row K^T), (W_col Q^T) of shape (B, N', C').
 This costs O(N N' C') instead of O(N^2 (C' + 2 N')) and never holds R. Both paths share one set
 of parameters (the same state dict) and agree up to float rounding.
+
+Projections. Every 1x1 conv of the module is a matrix product over the flattened positions. The
+factorised path computes it as one: the three embeddings that read the same input (``gx``,
+``theta``, ``phi``) as a single product with their stacked weights, each followed by its own
+BN + ReLU, and the gate heads likewise. The materialised path calls the conv modules one by one
+on the official 4-d layouts, step for step the official computation.
 """
 
 from __future__ import annotations
@@ -60,6 +66,18 @@ def _gate_head(in_channels: int, down_ratio: int) -> nn.Sequential:
         nn.Conv2d(hidden, 1, 1, bias=False),
         nn.BatchNorm2d(1),
     )
+
+
+def _pointwise(weight: Tensor, x: Tensor) -> Tensor:
+    """A 1x1 conv as a product: (O, D) weight, x (B, D, M) -> (B, O, M).
+
+    ``torch.matmul`` folds the batch into one GEMM but copies x unless it is laid out as
+    (B, M, D); ``bmm`` with the weight broadcast copies nothing but holds a weight-sized
+    gradient per image. Take the one that moves less memory (3x apart either way on CPU).
+    """
+    if weight.numel() * x.shape[0] < x.numel():
+        return torch.bmm(weight.expand(x.shape[0], -1, -1), x)
+    return torch.matmul(weight, x)
 
 
 class RGAModule(nn.Module):
@@ -189,27 +207,51 @@ class RGAModule(nn.Module):
     def _spatial_logit(self, x: Tensor) -> Tensor:
         """Spec 1.3: nodes are the N positions, features the C channels. Returns (B, 1, h, w)."""
         b, _, h, w = x.shape
-        y = self.gx_spatial(x).mean(1, keepdim=True)  # appearance U: (B, 1, h, w)
-        if self.use_relation:
-            q = self.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
-            k = self.phi_spatial(x).flatten(2)  # (B, C', N)
-            e = self._relation_embedding(q, k, self.gg_spatial)  # (B, N', N)
-            y = torch.cat([y, e.view(b, -1, h, w)], 1)  # U first: (B, 1 + N', h, w)
-        return self.W_spatial(y)
+        xs = x.flatten(2)  # (B, C, N)
+        if not self.use_relation:
+            (u,) = self._embed(xs, self.gx_spatial)
+            return self._head(u.mean(1, keepdim=True), self.W_spatial).view(b, 1, h, w)
+        u, q, k = self._embed(xs, self.gx_spatial, self.theta_spatial, self.phi_spatial)
+        e = self._relation_embedding(q, k, self.gg_spatial)  # (B, N', N)
+        y = torch.cat([u.mean(1, keepdim=True), e], 1)  # appearance U first: (B, 1 + N', N)
+        return self._head(y, self.W_spatial).view(b, 1, h, w)
 
     def _channel_logit(self, x: Tensor) -> Tensor:
         """Spec 1.4: nodes are the C channels; the N positions act as input channels. Returns (B, C)."""
         b, c, _, _ = x.shape
         # Official layout: an "image" with N input channels (positions), C rows, width 1, so BN
         # in this branch normalises per position (or embedding unit) over (B, C).
-        xc = x.flatten(2).transpose(1, 2).unsqueeze(-1)  # (B, C, h, w) -> (B, N, C, 1)
-        y = self.gx_channel(xc).mean(1, keepdim=True)  # appearance U: (B, 1, C, 1)
-        if self.use_relation:
-            q = self.theta_channel(xc)[..., 0]  # (B, N', C, 1) -> (B, N', C)
-            k = self.phi_channel(xc)[..., 0]  # (B, N', C)
-            e = self._relation_embedding(q, k, self.gg_channel)  # (B, C', C)
-            y = torch.cat([y, e.unsqueeze(-1)], 1)  # (B, 1 + C', C, 1)
-        return self.W_channel(y).view(b, c)  # (B, 1, C, 1) -> (B, C)
+        xc = x.flatten(2).transpose(1, 2)  # (B, C, h, w) -> (B, N, C)
+        if not self.use_relation:
+            (u,) = self._embed(xc, self.gx_channel)
+            return self._head(u.mean(1, keepdim=True), self.W_channel).view(b, c)
+        u, q, k = self._embed(xc, self.gx_channel, self.theta_channel, self.phi_channel)
+        e = self._relation_embedding(q, k, self.gg_channel)  # (B, C', C)
+        y = torch.cat([u.mean(1, keepdim=True), e], 1)  # (B, 1 + C', C)
+        return self._head(y, self.W_channel).view(b, c)
+
+    def _embed(self, x: Tensor, *cbrs: nn.Sequential) -> list[Tensor]:
+        """1x1 conv -> BN -> ReLU blocks that read the same x: (B, D, M) -> [(B, D_i, M)].
+
+        Factorised path: one product with the stacked conv weights, then each block's BN + ReLU.
+        """
+        if self.relation == "materialised":
+            x4 = x.contiguous().unsqueeze(-1)  # (B, D, M, 1), the official 4-d layout
+            return [cbr(x4).squeeze(-1) for cbr in cbrs]
+        weight = torch.cat([cbr[0].weight.flatten(1) for cbr in cbrs])  # (sum D_i, D)
+        parts = _pointwise(weight, x).split([cbr[0].out_channels for cbr in cbrs], dim=1)
+        return [
+            relu(bn(p.unsqueeze(-1))).squeeze(-1)
+            for (_, bn, relu), p in zip(cbrs, parts, strict=True)
+        ]
+
+    def _head(self, y: Tensor, head: nn.Sequential) -> Tensor:
+        """The gate head on (B, D, M) -> logits (B, 1, M)."""
+        if self.relation == "materialised":
+            return head(y.unsqueeze(-1)).squeeze(-1)
+        conv1, bn1, relu, conv2, bn2 = head
+        hidden = relu(bn1(_pointwise(conv1.weight.flatten(1), y).unsqueeze(-1))).squeeze(-1)
+        return bn2(_pointwise(conv2.weight.flatten(1), hidden).unsqueeze(-1)).squeeze(-1)
 
     def _relation_embedding(self, q: Tensor, k: Tensor, gg: nn.Sequential) -> Tensor:
         """ReLU(BN(conv(r))) with r_i = [R[i, :]; R[:, i]], R = q^T k.
@@ -227,7 +269,7 @@ class RGAModule(nn.Module):
             m_row = w_row @ k.transpose(1, 2)  # (M', M) @ (B, M, D) -> (B, M', D)
             m_col = w_col @ q.transpose(1, 2)  # (B, M', D)
             e = torch.baddbmm(m_col @ k, m_row, q).unsqueeze(-1)  # (B, M', M) -> (B, M', M, 1)
-        return relu(bn(e))[..., 0]
+        return relu(bn(e)).squeeze(-1)
 
     def _check_size(self, x: Tensor) -> None:
         if x.dim() == 4 and x.shape[1] == self.in_channels:
