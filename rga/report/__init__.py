@@ -3,7 +3,8 @@
 The book (``book/``) only reads stored files; nothing here trains. Submodules: ``paths``
 (locations, the "missing" notice), ``tables`` (paper numbers, runs, joins), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
-format), ``plots`` (seaborn figures).
+format), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
+against their targets), ``plots`` (seaborn figures).
 """
 
 from rga.report.attention_arrays import (

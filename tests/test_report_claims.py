@@ -1,0 +1,131 @@
+"""The claim checks of the Results page against hand-made runs."""
+
+import pandas as pd
+
+from rga.report.claims import CLAIMS, check_claims, claim_margins
+
+GROUP = "ours: test"
+
+
+def runs(values: dict[tuple[str, str], list[float]], metric="mAP") -> pd.DataFrame:
+    """One run per (side, seed): {(kind, positions): [value of seed 0, seed 1, ...]}."""
+    rows = [
+        {"kind": kind, "positions": positions, "seed": seed, "group": GROUP, metric: value}
+        for (kind, positions), per_seed in values.items()
+        for seed, value in enumerate(per_seed)
+    ]
+    return pd.DataFrame(rows)
+
+
+def claim(text_start: str):
+    return next(c for c in CLAIMS if c.text.startswith(text_start))
+
+
+def test_margin_is_worst_better_minus_best_worse_per_seed():
+    single = claim("RGA-SC after any single stage")
+    r = runs(
+        {
+            ("none", ""): [10.0, 10.0],
+            ("rga-sc", "1"): [12.0, 11.0],
+            ("rga-sc", "2"): [15.0, 9.0],  # seed 1: one single stage below the baseline
+            ("rga-sc", "3"): [13.0, 14.0],
+            ("rga-sc", "4"): [11.0, 12.0],
+        }
+    )
+    m = claim_margins(r, single, "mAP")
+    assert m["margin"].tolist() == [1.0, -1.0]  # min(12, 15, 13, 11) - 10; min(11, 9, 14, 12) - 10
+    table = check_claims({"plugin_position": r})
+    row = table[(table["claim"] == single.text) & (table["metric"] == "mAP")].iloc[0]
+    assert row["verdict"] == "mixed" and row["seeds"] == 2
+    assert row["margin"] == "0.0 ± 1.4"
+
+
+def test_a_seed_missing_a_side_is_left_out_and_verdicts_read_the_sign():
+    norel = claim("The relations help")
+    r = runs({("rga-sc", "1,2,3,4"): [5.0, 6.0, 7.0], ("rga-sc-norel", "1,2,3,4"): [8.0, 9.0]})
+    m = claim_margins(r, norel, "mAP")
+    assert m["seed"].tolist() == [0, 1] and m["margin"].tolist() == [-3.0, -3.0]
+    table = check_claims({"attention_variants": r})
+    row = table[(table["claim"] == norel.text) & (table["metric"] == "mAP")].iloc[0]
+    assert row["verdict"] == "reversed in every seed"
+    row = table[(table["claim"] == norel.text) & (table["metric"] == "R1")].iloc[0]
+    assert row["verdict"] == "not run" and row["seeds"] == 0
+
+
+def test_precision_claims_read_the_fourth_module():
+    cbam = claim("RGA-SC's fourth spatial attention is more on the person than CBAM")
+    scores = {
+        "rga-sc": {
+            "4": {"auroc": 0.8, "mass_on_person": 0.5},
+            "1": {"auroc": 0.1, "mass_on_person": 0.1},
+        },
+        "cbam": {
+            "4": {"auroc": 0.6, "mass_on_person": 0.4},
+            "1": {"auroc": 0.9, "mass_on_person": 0.9},
+        },
+    }
+    r = pd.DataFrame(
+        [
+            {"kind": k, "positions": "1,2,3,4", "seed": 0, "group": GROUP, "attention_precision": s}
+            for k, s in scores.items()
+        ]
+    )
+    m = claim_margins(r, cbam, "AUROC")
+    assert m["margin"].round(6).tolist() == [0.2]
+    row = check_claims({"attention_variants": r})
+    row = row[(row["claim"] == cbam.text) & (row["metric"] == "mass on person")].iloc[0]
+    assert row["verdict"] == "holds in every seed" and row["margin"] == "0.100"
+
+
+def test_paper_margins_come_from_table2():
+    paper = pd.DataFrame(
+        [
+            {
+                "table": "supp-table2",
+                "dataset_label": "D",
+                "metric": "mAP",
+                "setting": s,
+                "value": v,
+            }
+            for s, v in {
+                "Baseline": 70.0,
+                "ResBlock conv2_x": 71.0,
+                "ResBlock conv3_x": 73.0,
+                "ResBlock conv4_x": 72.0,
+                "ResBlock conv5_x": 72.0,
+                "ResBlock conv2,3,4,5_x": 75.0,
+            }.items()
+        ]
+    )
+    table = check_claims({}, paper).set_index(["claim", "metric"])
+    assert table.loc[(claim("RGA-SC after any single").text, "mAP"), "paper, D"] == "+1.0 (holds)"
+    assert table.loc[(claim("conv3_x and conv4_x").text, "mAP"), "paper, D"] == "+0.0 (tie)"
+    assert table.loc[(claim("RGA-SC beats CBAM").text, "mAP"), "paper, D"] == ""
+    assert table.loc[(claim("RGA-SC beats CBAM").text, "mAP"), "verdict"] == "not run"
+
+
+def test_results_page_prose_matches_the_committed_verdicts():
+    """book/results.md states these verdicts in words; if new results change one, update the
+    prose there (section "What holds on SynthReID") and this list together."""
+    import rga.report as report
+
+    runs = {e: report.load_runs(e) for e in ("plugin_position", "attention_variants")}
+    if any(r.empty for r in runs.values()):
+        return  # a checkout without committed results has no prose to match
+    table = check_claims(runs).set_index(["claim", "metric"])["verdict"]
+    stated = {
+        ("RGA-SC after any single stage", "mAP"): "reversed in every seed",
+        ("RGA-SC after all four stages beats the baseline", "mAP"): "reversed in every seed",
+        ("RGA-SC after all four stages beats RGA-SC after any", "mAP"): "reversed in every seed",
+        ("The relations help", "mAP"): "reversed in every seed",
+        ("Both attentions together", "mAP"): "reversed in every seed",
+        ("RGA-SC beats CBAM", "mAP"): "reversed in every seed",
+        ("RGA-SC's fourth spatial attention is more on the person than CBAM", "AUROC"): (
+            "reversed in every seed"
+        ),
+        ("RGA-SC's fourth spatial attention is more on the person than RGA-SC w/o", "AUROC"): (
+            "holds in every seed"
+        ),
+    }
+    for (start, metric), verdict in stated.items():
+        assert table[(claim(start).text, metric)] == verdict, (start, metric)
