@@ -1,0 +1,125 @@
+"""The Performance page's summary: each benchmark ratio beside its target, with a verdict.
+
+Reads the records of ``benchmarks/results/*.json`` (:func:`rga.report.load_benchmarks`); the
+targets are those the benchmark itself stored. Nothing is measured here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["target_checks"]
+
+
+def _check(value: float, limit: float | None, at_most: bool) -> str:
+    if limit is None:
+        return ""
+    ok = value <= limit if at_most else value >= limit
+    return "meets target" if ok else "misses target"
+
+
+def _model_rows(record: dict) -> list[dict]:
+    r, t = record.get("ratios") or {}, record.get("targets") or {}
+    settings = record.get("settings") or {}
+    where = f"bench_model, {settings.get('device', '?')}, batch {settings.get('batch', '?')}"
+    specs = [
+        ("RGA-SC factorised / baseline, training step time", "step_time_vs_baseline",
+         "step_time_vs_baseline_max", True),
+        ("RGA-SC factorised / baseline, peak memory", "peak_memory_vs_baseline",
+         "peak_memory_vs_baseline_max", True),
+        ("RGA-SC materialised / factorised, training step time", "speedup_vs_materialised",
+         "speedup_vs_materialised_min", False),
+        ("RGA-SC materialised / factorised, peak memory", "memory_saving_vs_materialised",
+         None, False),
+        ("RGA-SC materialised / factorised, inference time", "inference_speedup_vs_materialised",
+         None, False),
+        ("RGA-SC factorised / baseline, inference time", "inference_vs_baseline", None, True),
+    ]  # fmt: skip
+    rows = []
+    for quantity, key, target_key, at_most in specs:
+        if key not in r:
+            continue
+        limit = t.get(target_key) if target_key else None
+        rows.append(
+            {
+                "quantity": quantity,
+                "measured": f"{r[key]:.2f}x",
+                "target": f"{'≤' if at_most else '≥'} {limit}x" if limit is not None else "",
+                "verdict": _check(r[key], limit, at_most),
+                "benchmark": where,
+            }
+        )
+    return rows
+
+
+def _evaluation_rows(record: dict) -> list[dict]:
+    res = record.get("results") or {}
+    where = "bench_evaluation"
+    rows = []
+    for name, what in (
+        ("evaluate_rank step", "evaluate_rank / argsort of the distance matrix (random features)"),
+        (
+            "evaluate_rank informative",
+            "evaluate_rank / argsort (positives ranked high, as with a trained model)",
+        ),
+    ):
+        if name in res:
+            rows.append(
+                {
+                    "quantity": what,
+                    "measured": f"{res[name]['ratio_to_argsort']:.2f}x",
+                    "target": "",
+                    "verdict": "",
+                    "benchmark": where,
+                }
+            )
+    ours, theirs = (
+        res.get("evaluate_rank, junk removed"),
+        res.get("torchreid evaluate_rank (python)"),
+    )
+    agreement = record.get("torchreid_agreement")
+    if ours and theirs:
+        version = (agreement or {}).get("torchreid_version", "?")
+        rows.append(
+            {
+                "quantity": f"torchreid {version} evaluate_rank / ours, same problem",
+                "measured": f"{theirs['seconds'] / ours['seconds']:.1f}x",
+                "target": "",
+                "verdict": "",
+                "benchmark": where,
+            }
+        )
+    if agreement:
+        rows.append(
+            {
+                "quantity": "largest |CMC difference| to torchreid, ranks 1-"
+                f"{agreement['ranks_compared']}; |mAP difference|",
+                "measured": f"{agreement['max_abs_diff_cmc']:.1e}; {agreement['abs_diff_mAP']:.1e}",
+                "target": f"≤ {agreement['tolerance']:g}",
+                "verdict": "numbers agree" if agreement["agree"] else "numbers DISAGREE",
+                "benchmark": where,
+            }
+        )
+    elif record.get("torchreid", {}).get("skipped"):
+        rows.append(
+            {
+                "quantity": "torchreid comparison",
+                "measured": "skipped",
+                "target": "",
+                "verdict": record["torchreid"]["skipped"],
+                "benchmark": where,
+            }
+        )
+    return rows
+
+
+def target_checks(records: dict[str, dict]) -> pd.DataFrame:
+    """One row per headline ratio of the stored benchmarks: quantity, measured, target, verdict
+    (empty where the issue set no target), benchmark (which record, on what device)."""
+    rows = []
+    for name, record in records.items():
+        if record.get("benchmark", name) == "bench_model":
+            rows += _model_rows(record)
+        elif record.get("benchmark", name) == "bench_evaluation":
+            rows += _evaluation_rows(record)
+    return pd.DataFrame(rows, columns=["quantity", "measured", "target", "verdict", "benchmark"])

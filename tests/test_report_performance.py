@@ -1,0 +1,64 @@
+"""The Performance page's target table against hand-made benchmark records."""
+
+from rga.report.performance import target_checks
+
+MODEL = {
+    "benchmark": "bench_model",
+    "settings": {"device": "cpu", "batch": 16},
+    "ratios": {
+        "step_time_vs_baseline": 1.25,
+        "peak_memory_vs_baseline": 1.4,
+        "speedup_vs_materialised": 2.5,
+        "inference_vs_baseline": 1.1,
+    },
+    "targets": {
+        "step_time_vs_baseline_max": 1.3,
+        "peak_memory_vs_baseline_max": 1.3,
+        "speedup_vs_materialised_min": 2.5,
+    },
+}
+EVALUATION = {
+    "benchmark": "bench_evaluation",
+    "results": {
+        "evaluate_rank step": {"seconds": 1.0, "ratio_to_argsort": 0.4},
+        "evaluate_rank, junk removed": {"seconds": 0.5, "ratio_to_argsort": 0.3},
+        "torchreid evaluate_rank (python)": {"seconds": 5.0, "ratio_to_argsort": 3.0},
+    },
+    "torchreid_agreement": {
+        "ranks_compared": 50,
+        "max_abs_diff_cmc": 2e-8,
+        "abs_diff_mAP": 0.0,
+        "tolerance": 1e-4,
+        "agree": True,
+        "torchreid_version": "0.2.5",
+    },
+}
+
+
+def test_each_ratio_is_judged_against_its_stored_target():
+    table = target_checks({"bench_model": MODEL}).set_index("quantity")
+    step = table.loc["RGA-SC factorised / baseline, training step time"]
+    assert (step["measured"], step["target"], step["verdict"]) == (
+        "1.25x",
+        "≤ 1.3x",
+        "meets target",
+    )
+    memory = table.loc["RGA-SC factorised / baseline, peak memory"]
+    assert memory["verdict"] == "misses target"
+    assert (
+        table.loc["RGA-SC materialised / factorised, training step time", "verdict"]
+        == "meets target"
+    )
+    assert table.loc["RGA-SC factorised / baseline, inference time", "target"] == ""
+    assert "cpu, batch 16" in step["benchmark"]
+
+
+def test_evaluation_rows_compare_with_torchreid_and_report_agreement():
+    table = target_checks({"bench_evaluation": EVALUATION})
+    speed = table[table["quantity"].str.startswith("torchreid 0.2.5")].iloc[0]
+    assert speed["measured"] == "10.0x"
+    agree = table[table["quantity"].str.startswith("largest |CMC difference|")].iloc[0]
+    assert agree["verdict"] == "numbers agree" and agree["measured"] == "2.0e-08; 0.0e+00"
+    skipped = dict(EVALUATION, torchreid_agreement=None, torchreid={"skipped": "offline"})
+    rows = target_checks({"bench_evaluation": skipped})
+    assert rows.iloc[-1]["measured"] == "skipped" and rows.iloc[-1]["verdict"] == "offline"
