@@ -50,6 +50,8 @@ def test_a_seed_missing_a_side_is_left_out_and_verdicts_read_the_sign():
     assert row["verdict"] == "reversed in every seed"
     row = table[(table["claim"] == norel.text) & (table["metric"] == "R1")].iloc[0]
     assert row["verdict"] == "not run" and row["seeds"] == 0
+    given = check_claims({"attention_variants": r}, only_given=True)
+    assert set(given["claim"]) == {c.text for c in CLAIMS if c.experiment == "attention_variants"}
 
 
 def test_precision_claims_read_the_fourth_module():

@@ -217,18 +217,24 @@ def _paper_margin(paper: pd.DataFrame, claim: Claim, metric: str, dataset_label:
 
 
 def check_claims(
-    runs_by_experiment: dict[str, pd.DataFrame], paper: pd.DataFrame | None = None
+    runs_by_experiment: dict[str, pd.DataFrame],
+    paper: pd.DataFrame | None = None,
+    only_given: bool = False,
 ) -> pd.DataFrame:
     """One row per (claim, metric, group of our runs): our sides and margin as mean ± sd over
     seeds, the number of seeds, the verdict, and the paper's Table 2 margin on each dataset.
 
-    Margins are percentage points for mAP and R1, raw differences for attention scores.
+    Margins are percentage points for mAP and R1, raw differences for attention scores. With
+    ``only_given``, claims of experiments not in ``runs_by_experiment`` are left out (otherwise
+    they appear as "not run").
     """
     datasets = []
     if paper is not None:
         datasets = list(dict.fromkeys(paper.loc[paper["table"] == "supp-table2", "dataset_label"]))
     rows = []
     for claim in CLAIMS:
+        if only_given and claim.experiment not in runs_by_experiment:
+            continue
         runs = runs_by_experiment.get(claim.experiment, pd.DataFrame())
         for metric in claim.metrics:
             digits = 3 if metric in PRECISION_METRICS else 1
