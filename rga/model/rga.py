@@ -236,7 +236,7 @@ class RGAModule(nn.Module):
         Factorised path: one product with the stacked conv weights, then each block's BN + ReLU.
         """
         if self.relation == "materialised":
-            x4 = x.contiguous().unsqueeze(-1)  # (B, D, M, 1), the official 4-d layout
+            x4 = x.contiguous().unsqueeze(-1)  # (B, D, M, 1): the official layouts, (h, w) as M
             return [cbr(x4).squeeze(-1) for cbr in cbrs]
         weight = torch.cat([cbr[0].weight.flatten(1) for cbr in cbrs])  # (sum D_i, D)
         parts = _pointwise(weight, x).split([cbr[0].out_channels for cbr in cbrs], dim=1)
