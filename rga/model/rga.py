@@ -210,11 +210,10 @@ class RGAModule(nn.Module):
         xs = x.flatten(2)  # (B, C, N)
         if not self.use_relation:
             (u,) = self._embed(xs, self.gx_spatial)
-            return self._head(u.mean(1, keepdim=True), self.W_spatial).view(b, 1, h, w)
+            return self._head(u.mean(1, keepdim=True), None, self.W_spatial).view(b, 1, h, w)
         u, q, k = self._embed(xs, self.gx_spatial, self.theta_spatial, self.phi_spatial)
         e = self._relation_embedding(q, k, self.gg_spatial)  # (B, N', N)
-        y = torch.cat([u.mean(1, keepdim=True), e], 1)  # appearance U first: (B, 1 + N', N)
-        return self._head(y, self.W_spatial).view(b, 1, h, w)
+        return self._head(u.mean(1, keepdim=True), e, self.W_spatial).view(b, 1, h, w)
 
     def _channel_logit(self, x: Tensor) -> Tensor:
         """Spec 1.4: nodes are the C channels; the N positions act as input channels. Returns (B, C)."""
@@ -224,11 +223,10 @@ class RGAModule(nn.Module):
         xc = x.flatten(2).transpose(1, 2)  # (B, C, h, w) -> (B, N, C)
         if not self.use_relation:
             (u,) = self._embed(xc, self.gx_channel)
-            return self._head(u.mean(1, keepdim=True), self.W_channel).view(b, c)
+            return self._head(u.mean(1, keepdim=True), None, self.W_channel).view(b, c)
         u, q, k = self._embed(xc, self.gx_channel, self.theta_channel, self.phi_channel)
         e = self._relation_embedding(q, k, self.gg_channel)  # (B, C', C)
-        y = torch.cat([u.mean(1, keepdim=True), e], 1)  # (B, 1 + C', C)
-        return self._head(y, self.W_channel).view(b, c)
+        return self._head(u.mean(1, keepdim=True), e, self.W_channel).view(b, c)
 
     def _embed(self, x: Tensor, *cbrs: nn.Sequential) -> list[Tensor]:
         """1x1 conv -> BN -> ReLU blocks that read the same x: (B, D, M) -> [(B, D_i, M)].
@@ -245,12 +243,21 @@ class RGAModule(nn.Module):
             for (_, bn, relu), p in zip(cbrs, parts, strict=True)
         ]
 
-    def _head(self, y: Tensor, head: nn.Sequential) -> Tensor:
-        """The gate head on (B, D, M) -> logits (B, 1, M)."""
+    def _head(self, u: Tensor, e: Tensor | None, head: nn.Sequential) -> Tensor:
+        """The gate head on y = [u; e] (appearance first): u (B, 1, M), e (B, M', M) or None
+        without relations. Returns logits (B, 1, M).
+
+        The factorised path never builds y (a copy of e): W1 y = W1[:, :1] u + W1[:, 1:] e.
+        """
         if self.relation == "materialised":
+            y = u if e is None else torch.cat([u, e], 1)  # (B, 1 + M', M)
             return head(y.unsqueeze(-1)).squeeze(-1)
         conv1, bn1, relu, conv2, bn2 = head
-        hidden = relu(bn1(_pointwise(conv1.weight.flatten(1), y).unsqueeze(-1))).squeeze(-1)
+        w1 = conv1.weight.flatten(1)  # (hidden, 1 + M')
+        pre = w1[:, :1] * u  # (hidden, 1) * (B, 1, M) -> (B, hidden, M)
+        if e is not None:
+            pre = pre + _pointwise(w1[:, 1:], e)
+        hidden = relu(bn1(pre.unsqueeze(-1))).squeeze(-1)
         return bn2(_pointwise(conv2.weight.flatten(1), hidden).unsqueeze(-1)).squeeze(-1)
 
     def _relation_embedding(self, q: Tensor, k: Tensor, gg: nn.Sequential) -> Tensor:
