@@ -192,3 +192,19 @@ def test_complexity_counts_the_materialised_relations():
     )
     assert costs.loc["materialised", "GFLOPs att1"] > costs.loc["factorised", "GFLOPs att1"]
     assert pd.isna(costs.loc["baseline", "GFLOPs att1"])
+
+
+def test_runs_that_differ_from_their_profile_are_never_pooled(tmp_path):
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, base_lr=1e-3)
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=2, threads=2)  # no effect on numbers
+    runs = report.load_runs("plugin_position", root=tmp_path).sort_values("seed")
+    plain, changed, threads = runs["group"]
+    assert changed == plain.replace("smoke profile", "smoke profile with base_lr=0.001")
+    assert threads == plain
+    table = report.paper_vs_ours_table(runs, report.load_paper_numbers())
+    assert table.loc["ResBlock conv4_x", (plain, "seeds")] == "2"
+    # An epoch count that rescales the official schedule is shown as epochs, not as overrides.
+    cpu_row = {**PROFILES["cpu"].to_dict(), **make_config("cpu", epochs=35).to_dict()}
+    assert report.profile_overrides(cpu_row) == {}
+    assert "35 epochs, cpu profile, on cpu" in report.run_group_label(cpu_row)

@@ -36,6 +36,7 @@ __all__ = [
     "normalise_kind",
     "positions_key",
     "precision_summary",
+    "profile_overrides",
     "run_group_label",
     "runs_overview",
     "paper_vs_ours_table",
@@ -175,10 +176,48 @@ def load_runs(experiment: str | None = None, root: str | Path | None = None) -> 
     return df
 
 
+# Shown in the group label itself, or set per model by an experiment (never a reason to split).
+_LABELLED_FIELDS = {
+    "dataset", "synth_preset", "arch", "height", "width", "epochs", "profile", "device",
+    "kind", "positions", "seed",
+}  # fmt: skip
+
+
+def _as_plain(value):
+    """Lists (JSON) and tuples (configs) compare equal; NaN (a field absent from a file) and
+    "none" (how results tables spell a None ``kind``/``weights``) are None."""
+    if isinstance(value, list | tuple):
+        return tuple(_as_plain(v) for v in value)
+    if (isinstance(value, float) and np.isnan(value)) or value == "none":
+        return None
+    return value
+
+
+def profile_overrides(row) -> dict:
+    """The fields of a run that differ from its named profile (with the profile's schedule scaled
+    to the run's epochs, as ``make_config`` does), leaving out those the group label shows, those
+    an experiment sets per model and those that do not change the numbers (``RUN_ID_EXCLUDED``)."""
+    from rga.config import PROFILES, RUN_ID_EXCLUDED, make_config
+
+    get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
+    profile, epochs = get("profile"), get("epochs")
+    if profile not in PROFILES:
+        return {}
+    has_epochs = epochs is not None and not pd.isna(epochs)
+    reference = make_config(profile, **({"epochs": int(epochs)} if has_epochs else {})).to_dict()
+    skip = _LABELLED_FIELDS | set(RUN_ID_EXCLUDED)
+    return {
+        name: get(name)
+        for name, default in reference.items()
+        if name not in skip and _as_plain(get(name, default)) != _as_plain(default)
+    }
+
+
 def run_group_label(row) -> str:
     """What a run's numbers are, in words: dataset (and SynthReID preset), trunk, input size,
     epochs, profile and device, e.g. "ours: SynthReID (cpu preset), resnet18, 128x64, 60 epochs,
-    cpu profile, on cpu"."""
+    cpu profile, on cpu"; then any field that differs from the profile ("cpu profile with
+    base_lr=0.001"), so that runs of different settings are never pooled as seeds of one."""
     get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
     dataset = get("dataset", "?")
     name = DATASET_LABELS.get(dataset, str(dataset))
@@ -192,7 +231,8 @@ def run_group_label(row) -> str:
     if get("epochs") is not None and not pd.isna(get("epochs")):
         parts.append(f"{int(get('epochs'))} epochs")
     if get("profile"):
-        parts.append(f"{get('profile')} profile")
+        changed = ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
+        parts.append(f"{get('profile')} profile" + (f" with {changed}" if changed else ""))
     if get("device"):
         parts.append(f"on {get('device')}")
     return "ours: " + ", ".join(parts)
