@@ -267,6 +267,9 @@ def scale_schedule(config: RunConfig, epochs: int) -> RunConfig:
 
 _PAPER = RunConfig(
     profile="paper",
+    # The official runs had no init code and torch 0.4.0, whose BN gamma starts as U(0, 1)
+    # (spec 1.7); book/results.md measures that this matters for training the RGA modules.
+    attention_bn_init="uniform",
     dataset="cuhk03-labeled",
     data_root="data",
     height=256,

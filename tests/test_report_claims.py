@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rga.report.claims import CLAIMS, check_claims, claim_margins
+from rga.report.claims import CLAIMS, check_claims, claim_margins, setting_summary
 
 GROUP = "ours: test"
 
@@ -146,3 +146,30 @@ def test_results_page_side_remarks_match_the_committed_runs():
     precision = report.attention_precision_table(variants)
     norel = precision[(precision["model"] == "RGA-SC w/o Rel.") & (precision["stage"] == 4)]
     assert len(norel) >= 1 and (norel["auroc"] < 0.5).all()
+    # The BN-initialisation check: with BN gamma ~ U(0, 1), RGA-SC (all four) is above the same
+    # model with gamma = 1 and below the baseline, seed by seed.
+    check = report.load_runs("bn_init_check")
+    if not check.empty:
+        all_four = variants[(variants["kind"] == "rga-sc")].set_index("seed")["mAP"]
+        for run in check.itertuples():
+            assert all_four[run.seed] < run.mAP < by_seed["Baseline"][run.seed]
+
+
+def test_setting_summary_puts_one_setting_in_a_row():
+    runs = pd.DataFrame(
+        {
+            "seed": [1, 0],
+            "R1": [10.0, 12.0],
+            "mAP": [5.0, 7.0],
+            "curve": [[{"ce": 5.0}, {"ce": 4.0}], [{"ce": 5.0}, {"ce": 4.2}]],
+        }
+    )
+    row = setting_summary(runs, "uniform")
+    assert row == {
+        "setting": "uniform",
+        "R1": "11.0 ± 1.4",
+        "mAP": "6.0 ± 1.4",
+        "mAP by seed": "7.0, 5.0",
+        "final cross-entropy": "4.10 ± 0.14",
+        "seeds": "0, 1",
+    }

@@ -28,7 +28,7 @@ from rga.report.tables import (
     positions_key,
 )
 
-__all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "training_fit"]
+__all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "setting_summary", "training_fit"]
 
 Side = tuple[str, str]  # (kind, positions key), e.g. ("rga-sc", "1,2,3,4")
 
@@ -281,3 +281,19 @@ def training_fit(runs: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def setting_summary(runs: pd.DataFrame, name: str) -> dict:
+    """One setting's runs in a row: R1, mAP and the last-epoch cross-entropy as mean ± sd over
+    seeds, mAP seed by seed, and the seeds, under ``name``."""
+    last = [c[-1]["ce"] for c in runs.get("curve", []) if isinstance(c, list) and c]
+    return {
+        "setting": name,
+        "R1": format_mean_sd(runs["R1"]) if "R1" in runs else "",
+        "mAP": format_mean_sd(runs["mAP"]) if "mAP" in runs else "",
+        "mAP by seed": (
+            ", ".join(f"{v:.1f}" for v in runs.sort_values("seed")["mAP"]) if "mAP" in runs else ""
+        ),
+        "final cross-entropy": format_mean_sd(last, 2),
+        "seeds": ", ".join(str(s) for s in sorted(runs["seed"].unique())) if "seed" in runs else "",
+    }
