@@ -276,8 +276,8 @@ def format_mean_sd(values: Iterable[float], digits: int = 1) -> str:
 
 
 def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
-    """What was run where: one row per (experiment, dataset, trunk, device, epochs, profile)
-    with the seeds, the number of runs and their total wall time."""
+    """What was run where: one row per (experiment, dataset, trunk, profile and the fields changed
+    from it, device, epochs) with the seeds, the number of runs and their total wall time."""
     if runs.empty:
         return pd.DataFrame()
     df = runs.copy()
@@ -286,11 +286,16 @@ def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
         for d, p in zip(df["dataset"], df.get("synth_preset", [""] * len(df)), strict=True)
     ]
     df["hardware"] = df.get("hardware", pd.Series([""] * len(df))).fillna("")
+    df["changed from profile"] = [
+        ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
+        for _, row in df.iterrows()
+    ]
     keys = [
         k
-        for k in ("experiment", "dataset", "arch", "profile", "device", "hardware", "epochs")
+        for k in ("experiment", "dataset", "arch", "profile", "changed from profile", "device",
+                  "hardware", "epochs")
         if k in df
-    ]
+    ]  # fmt: skip
     rows = []
     for values, g in df.groupby(keys, dropna=False, sort=True):
         row = dict(zip(keys, values if isinstance(values, tuple) else (values,), strict=True))
