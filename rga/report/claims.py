@@ -12,10 +12,8 @@ Table 2 settings. Nothing is decided by hand: change the results files and the v
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +24,7 @@ from rga.report.tables import (
     format_mean_sd,
     normalise_kind,
     positions_key,
+    run_dataset_statistics,
 )
 
 __all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "setting_summary", "training_fit"]
@@ -258,6 +257,11 @@ def check_claims(
     return pd.DataFrame(rows)
 
 
+def _last_epochs(runs: pd.DataFrame) -> list[dict]:
+    """The last curve entry of each run that has a curve."""
+    return [c[-1] for c in runs.get("curve", []) if isinstance(c, list) and c]
+
+
 def training_fit(runs: pd.DataFrame) -> pd.DataFrame:
     """How well each model fits its training identities at the last epoch: one row per (group,
     label) with the final cross-entropy and triplet loss (mean ± sd over seeds) and ln K, the
@@ -267,9 +271,8 @@ def training_fit(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame()
     for (group, label), g in runs.groupby(["group", "label"], sort=False):
-        last = [c[-1] for c in g["curve"] if isinstance(c, list) and c]
-        stats = json.loads(Path(g["path"].iloc[0]).read_text()).get("dataset_statistics") or {}
-        ids = (stats.get("train") or {}).get("ids")
+        last = _last_epochs(g)
+        ids = (run_dataset_statistics(g["path"].iloc[0]).get("train") or {}).get("ids")
         rows.append(
             {
                 "runs of": group,
@@ -286,7 +289,7 @@ def training_fit(runs: pd.DataFrame) -> pd.DataFrame:
 def setting_summary(runs: pd.DataFrame, name: str) -> dict:
     """One setting's runs in a row: R1, mAP and the last-epoch cross-entropy as mean ± sd over
     seeds, mAP seed by seed, and the seeds, under ``name``."""
-    last = [c[-1]["ce"] for c in runs.get("curve", []) if isinstance(c, list) and c]
+    last = [e["ce"] for e in _last_epochs(runs)]
     return {
         "setting": name,
         "R1": format_mean_sd(runs["R1"]) if "R1" in runs else "",

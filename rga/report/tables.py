@@ -36,7 +36,9 @@ __all__ = [
     "normalise_kind",
     "positions_key",
     "precision_summary",
+    "profile_changes",
     "profile_overrides",
+    "run_dataset_statistics",
     "run_group_label",
     "runs_overview",
     "paper_vs_ours_table",
@@ -213,6 +215,11 @@ def profile_overrides(row) -> dict:
     }
 
 
+def profile_changes(row) -> str:
+    """:func:`profile_overrides` as text, e.g. "base_lr=0.001, attention_bn_init=uniform"."""
+    return ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
+
+
 def run_group_label(row) -> str:
     """What a run's numbers are, in words: dataset (and SynthReID preset), trunk, input size,
     epochs, profile and device, e.g. "ours: SynthReID (cpu preset), resnet18, 128x64, 60 epochs,
@@ -231,7 +238,7 @@ def run_group_label(row) -> str:
     if get("epochs") is not None and not pd.isna(get("epochs")):
         parts.append(f"{int(get('epochs'))} epochs")
     if get("profile"):
-        changed = ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
+        changed = profile_changes(row)
         parts.append(f"{get('profile')} profile" + (f" with {changed}" if changed else ""))
     if get("device"):
         parts.append(f"on {get('device')}")
@@ -286,10 +293,7 @@ def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
         for d, p in zip(df["dataset"], df.get("synth_preset", [""] * len(df)), strict=True)
     ]
     df["hardware"] = df.get("hardware", pd.Series([""] * len(df))).fillna("")
-    df["changed from profile"] = [
-        ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
-        for _, row in df.iterrows()
-    ]
+    df["changed from profile"] = [profile_changes(row) for _, row in df.iterrows()]
     keys = [
         k
         for k in ("experiment", "dataset", "arch", "profile", "changed from profile", "device",
@@ -511,6 +515,11 @@ def curves_long(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def run_dataset_statistics(path: str | Path) -> dict:
+    """The ``dataset_statistics`` a results file recorded: {split: {ids, images, cameras}}."""
+    return json.loads(Path(path).read_text()).get("dataset_statistics") or {}
+
+
 def used_dataset_statistics(runs: pd.DataFrame) -> pd.DataFrame:
     """The split sizes each dataset had in our runs (``dataset_statistics`` of the results
     files): rows (dataset, split), columns ids, images, cameras; one entry per distinct dataset."""
@@ -523,8 +532,7 @@ def used_dataset_statistics(runs: pd.DataFrame) -> pd.DataFrame:
             name += f" ({run.get('synth_preset')} preset)"
         if name in {k[0] for k in rows}:
             continue
-        stats = json.loads(Path(run["path"]).read_text()).get("dataset_statistics") or {}
-        for split, values in stats.items():
+        for split, values in run_dataset_statistics(run["path"]).items():
             rows[(name, split)] = values
     if not rows:
         return pd.DataFrame()
