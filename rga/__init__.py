@@ -1,9 +1,11 @@
 """RGA: a reproducibility study of Relation-Aware Global Attention for person re-identification.
 
-Subpackages: ``rga.model`` (networks), ``rga.losses``, ``rga.evaluation``, ``rga.data``,
-``rga.config``, ``rga.train``, ``rga.results``, ``rga.probe``.
-The most used names are also reachable from here (imported on first use).
-"""
+The thin library that implements the paper: ``rga.model`` (networks), ``rga.losses``,
+``rga.evaluation``, ``rga.data`` (dataset loaders), with ``rga.synth`` (the SynthReID generator).
+Around it: ``rga.engine`` (config, training loop, checkpoints), ``rga.analysis`` (attention
+probes), ``rga.study`` (experiments, results files, the book's helpers). Imports point one way:
+synth <- library <- engine <- analysis <- study.
+The most used names are also reachable from here (imported on first use)."""
 
 from importlib import import_module
 

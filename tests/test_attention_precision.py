@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rga.attention_precision import (
+from rga.analysis.precision import (
     attention_precision,
     attention_precision_per_image,
     binary_auroc,

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from rga.config import (
+from rga.engine.config import (
     PROFILES,
     RunConfig,
     check_environment,
@@ -146,7 +146,7 @@ def test_model_label(kind, positions, label):
 
 
 def test_config_archs_exist_in_the_model():
-    from rga.config import ARCHS
+    from rga.engine.config import ARCHS
     from rga.model.backbone import ARCHS as MODEL_ARCHS
 
     assert set(ARCHS) <= set(MODEL_ARCHS)

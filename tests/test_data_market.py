@@ -108,9 +108,9 @@ def test_synthreid_goes_through_ensure_synthreid_without_warning(tmp_path, monke
         write_image(folder / "masks" / "bounding_box_train" / "0002_c1s1_000021_01.png")
         return folder
 
-    fake = types.ModuleType("rga.data.synth")
+    fake = types.ModuleType("rga.synth")
     fake.ensure_synthreid = ensure_synthreid
-    monkeypatch.setitem(sys.modules, "rga.data.synth", fake)
+    monkeypatch.setitem(sys.modules, "rga.synth", fake)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = load_dataset("synthreid", tmp_path, preset="smoke", num_ids=5, verbose=False)
@@ -119,7 +119,7 @@ def test_synthreid_goes_through_ensure_synthreid_without_warning(tmp_path, monke
 
 
 def test_synthreid_smoke_end_to_end(tmp_path):
-    pytest.importorskip("rga.data.synth")
+    pytest.importorskip("rga.synth")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = load_dataset("synthreid", tmp_path, preset="smoke", workers=1, verbose=False)

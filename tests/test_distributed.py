@@ -8,11 +8,11 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from rga.checkpoint import FINAL, LOG
-from rga.config import make_config, run_id
-from rga.distributed import gather, gather_with_grad, mean_over_ranks
+from rga.engine.checkpoint import FINAL, LOG
+from rga.engine.config import make_config, run_id
+from rga.engine.distributed import gather, gather_with_grad, mean_over_ranks
 from rga.losses import triplet_hard
-from rga.results import read_result, result_path
+from rga.study.results import read_result, result_path
 
 
 def _free_port() -> int:
@@ -68,7 +68,7 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "rga.train",
+        "rga.study.train",
         "smoke",
         f"data_root={config.data_root}",
         "experiment=ddp",

@@ -9,8 +9,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from rga.attention_precision import upsample_maps  # noqa: E402
-from rga.draw import (  # noqa: E402
+from rga.analysis.draw import (  # noqa: E402
     IMAGENET_MEAN,
     IMAGENET_STD,
     denormalize,
@@ -20,6 +19,7 @@ from rga.draw import (  # noqa: E402
     overlay,
     overlay_grid,
 )
+from rga.analysis.precision import upsample_maps  # noqa: E402
 from rga.model import AttentionMaps  # noqa: E402
 
 B, H, W = 2, 16, 8
@@ -111,6 +111,6 @@ def test_relation_figure_marks_the_query_position(images, tmp_path):
 
 
 def test_probe_module_exposes_overlay():
-    import rga.probe
+    import rga.analysis.probe
 
-    assert rga.probe.overlay is overlay
+    assert rga.analysis.probe.overlay is overlay

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from rga.attention_precision import attention_precision
+from rga.analysis.precision import attention_precision
+from rga.analysis.probe import probe, relation_maps, score_model_attention
 from rga.model import ReIDNet
-from rga.probe import probe, relation_maps, score_model_attention
 
 H, W = 64, 32
 # Feature maps of a 64x32 input with last stride 1 (strides 4, 8, 16, 16), narrow ResNet-18

@@ -1,4 +1,4 @@
-"""rga.report: the book's readers and joins, on small files written here (no book build)."""
+"""rga.study.report: the book's readers and joins, on small files written here (no book build)."""
 
 import numpy as np
 import pandas as pd
@@ -6,18 +6,18 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-import rga.report as report
-from rga.config import PROFILES, make_config, model_label, run_id
+import rga.study.report as report
+from rga.engine.config import PROFILES, make_config, model_label, run_id
 from rga.model import ReIDNet
-from rga.report.architecture import (
+from rga.study.report.architecture import (
     architecture_table,
     check_against_paper,
     complexity_table,
     load_paper_table1,
 )
-from rga.report.plots import plot_metric_by, plot_table2_gains
-from rga.report.views import probe_view, probe_widget
-from rga.results import make_record, write_result
+from rga.study.report.plots import plot_metric_by, plot_table2_gains
+from rga.study.report.views import probe_view, probe_widget
+from rga.study.results import make_record, write_result
 
 
 def _write_run(root, experiment="plugin_position", r1=50.0, m_ap=40.0, precision=None, **overrides):

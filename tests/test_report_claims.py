@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rga.report.claims import CLAIMS, check_claims, claim_margins, setting_summary
+from rga.study.report.claims import CLAIMS, check_claims, claim_margins, setting_summary
 
 GROUP = "ours: test"
 
@@ -109,7 +109,7 @@ def test_paper_margins_come_from_table2():
 def test_results_page_prose_matches_the_committed_verdicts():
     """book/results.md states these verdicts in words; if new results change one, update the
     prose there (section "What holds on SynthReID") and this list together."""
-    import rga.report as report
+    import rga.study.report as report
 
     runs = {e: report.load_runs(e) for e in ("plugin_position", "attention_variants")}
     if any(r.empty for r in runs.values()):
@@ -136,7 +136,7 @@ def test_results_page_side_remarks_match_the_committed_runs():
     """Two remarks of book/results.md and book/attention.md that are not claims of the paper:
     CBAM is not below the baseline in any seed; RGA-SC w/o relations' fourth map has AUROC < 0.5
     in every seed. Update the prose with this test if new results change them."""
-    import rga.report as report
+    import rga.study.report as report
 
     variants = report.load_runs("attention_variants")
     if variants.empty:

@@ -1,6 +1,6 @@
 """The Performance page's target table against hand-made benchmark records."""
 
-from rga.report.performance import target_checks
+from rga.study.report.performance import target_checks
 
 MODEL = {
     "benchmark": "bench_model",

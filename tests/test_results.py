@@ -3,8 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from rga.config import make_config, model_label, run_id
-from rga.results import REQUIRED_KEYS, git_state, load_results, make_record, write_result
+from rga.engine.config import make_config, model_label, run_id
+from rga.study.results import REQUIRED_KEYS, git_state, load_results, make_record, write_result
 
 
 def _record(experiment="exp", **overrides):

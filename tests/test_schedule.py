@@ -1,7 +1,7 @@
 import pytest
 
-from rga.config import make_config
-from rga.schedule import lr_at_epoch, schedule_of
+from rga.engine.config import make_config
+from rga.engine.schedule import lr_at_epoch, schedule_of
 
 
 @pytest.mark.parametrize(

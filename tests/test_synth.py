@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rga.data import synth
-from rga.data.synth import (
+from rga.synth import (
     PRESETS,
     ensure_synthreid,
     generate_synthreid,
@@ -21,7 +20,8 @@ from rga.data.synth import (
     sample_grid,
     synth_config,
 )
-from rga.data.synth_identity import HARD_NEGATIVE_GROUPS, differing_groups
+from rga.synth import generate as synth
+from rga.synth.identity import HARD_NEGATIVE_GROUPS, differing_groups
 
 MARKET_NAME = re.compile(r"([-\d]+)_c(\d)")
 FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}

@@ -3,11 +3,13 @@ import shutil
 import pytest
 import torch
 
-import rga.train as train_module
-from rga.checkpoint import FINAL, LAST, LOG, load_checkpoint, save_checkpoint
-from rga.config import make_config, run_id
-from rga.results import REQUIRED_KEYS, read_result, result_path
-from rga.train import evaluate_checkpoint, load_trained, main, train
+import rga.engine.build as build_module
+import rga.engine.train as train_module
+from rga.engine.checkpoint import FINAL, LAST, LOG, load_checkpoint, save_checkpoint
+from rga.engine.config import make_config, run_id
+from rga.engine.evaluate import evaluate_checkpoint, load_trained
+from rga.study.results import REQUIRED_KEYS, read_result, result_path
+from rga.study.train import main, train_run
 
 pytestmark = pytest.mark.xdist_group("train")  # one worker trains the shared smoke run once
 
@@ -27,7 +29,7 @@ def finished(smoke, tmp_path_factory):
     """One straight smoke run shared by the tests: (config, checkpoint_root, results_root, record, curve)."""
     root = tmp_path_factory.mktemp("run")
     seen = []
-    record = train(
+    record = train_run(
         smoke,
         checkpoint_root=root / "checkpoints",
         results_root=root / "results",
@@ -81,7 +83,7 @@ def test_worker_count_does_not_change_the_run(finished, tmp_path):
     config, _, _, record, _ = finished
     with_worker = make_config("smoke", data_root=config.data_root, workers=1)
     assert run_id(with_worker) == run_id(config)
-    again = train(with_worker, checkpoint_root=tmp_path, results_root=tmp_path, progress=False)
+    again = train_run(with_worker, checkpoint_root=tmp_path, results_root=tmp_path, progress=False)
     assert [e["loss"] for e in again["curve"]] == [e["loss"] for e in record["curve"]]
     assert again["metrics"] == record["metrics"]
 
@@ -106,7 +108,7 @@ def test_resume_gives_the_same_model_and_metrics(finished, tmp_path):
         raise _Killed
 
     with pytest.raises(_Killed):
-        train(
+        train_run(
             config,
             checkpoint_root=tmp_path,
             results_root=tmp_path / "r",
@@ -116,7 +118,9 @@ def test_resume_gives_the_same_model_and_metrics(finished, tmp_path):
     assert load_checkpoint(tmp_path / run_id(config) / LAST)["epoch"] == 1
     assert not (tmp_path / run_id(config) / FINAL).exists()
 
-    resumed = train(config, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
+    resumed = train_run(
+        config, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False
+    )
     assert resumed["metrics"] == record["metrics"]
     for ours, theirs in zip(resumed["curve"], record["curve"], strict=True):
         assert {k: ours[k] for k in ("lr", "loss", "ce", "triplet")} == {
@@ -137,11 +141,11 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must not build a training loader")
 
-    monkeypatch.setattr(train_module, "RandomIdentitySampler", no_training)
+    monkeypatch.setattr(build_module, "RandomIdentitySampler", no_training)
     other = make_config(
         "smoke", data_root=config.data_root, experiment="another-notebook", workers=0
     )
-    again = train(other, checkpoint_root=checkpoints, results_root=results, progress=False)
+    again = train_run(other, checkpoint_root=checkpoints, results_root=results, progress=False)
     assert again["metrics"] == record["metrics"] and again["run_id"] == record["run_id"]
     assert result_path(results, "another-notebook", run_id(config)).exists()
     assert (checkpoints / run_id(config) / LOG).read_text() == before
@@ -164,7 +168,7 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
 def test_force_retrains(finished, tmp_path):
     config, checkpoints, _, record, _ = finished
     shutil.copytree(checkpoints / run_id(config), tmp_path / run_id(config))
-    again = train(
+    again = train_run(
         config, checkpoint_root=tmp_path, results_root=tmp_path / "r", force=True, progress=False
     )
     assert again["metrics"] == record["metrics"]  # deterministic
@@ -186,7 +190,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(smoke, tmp_path, monk
         FloatingPointError,
         match=r"non-finite loss nan .*epoch 1 step 0.*last good checkpoint .*epoch 1\) is kept",
     ):
-        train(smoke, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
+        train_run(smoke, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
     state = load_checkpoint(tmp_path / run_id(smoke) / LAST)
     assert state["epoch"] == 1 and len(state["curve"]) == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
@@ -196,7 +200,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(smoke, tmp_path, monk
 def test_cuda_without_gpu_fails_before_anything(smoke, tmp_path, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
-        train(make_config("smoke", device="cuda"), checkpoint_root=tmp_path)
+        train_run(make_config("smoke", device="cuda"), checkpoint_root=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,6 +1,9 @@
 """Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), the P x K sampler, the transforms.
 
-Names are imported on first use, so `rga.data.synth` (numpy and PIL only) does not load torch.
+Names are imported on first use, so importing `rga.data` does not load torch.
+
+Part of the library. Imports: ``rga.synth`` (the SynthReID loader generates the set on first
+use); nothing else of ``rga``.
 """
 
 from importlib import import_module

@@ -24,10 +24,10 @@ def load_synthreid(
 ) -> ReIDDataset:
     """SynthReID: generated into the cache folder ``root`` on first use, then read as Market-1501.
 
-    ``preset`` and ``overrides`` go to :func:`rga.data.synth.ensure_synthreid`. There are no
+    ``preset`` and ``overrides`` go to :func:`rga.synth.ensure_synthreid`. There are no
     published counts, so no count warning; the ``masks/`` side folder is ignored here.
     """
-    from rga.data.synth import ensure_synthreid  # imported on use: only this loader needs it
+    from rga.synth import ensure_synthreid  # imported on use: only this loader needs it
 
     folder = ensure_synthreid(Path(root).expanduser(), preset=preset, **overrides)
     return read_market_layout(Path(folder), "synthreid", published=None, verbose=verbose)

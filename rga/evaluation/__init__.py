@@ -1,6 +1,9 @@
 """Evaluation: features -> distances (optionally re-ranked) -> CMC / mAP / mINP.
 
 ``evaluate_rank`` is the pure metric function; ``evaluate_model`` runs the whole chain on a model.
+
+Part of the library. Imports: nothing else of ``rga`` (a model is any module returning
+``z``/``z_hat``); it never imports the trainer.
 """
 
 from rga.evaluation.distance import compute_distance

@@ -1,5 +1,8 @@
 """Networks: the re-id model (``ReIDNet``), the RGA and CBAM attention modules, the ResNet trunk,
-and ``from_official`` for checkpoints of the official RGA code."""
+and ``from_official`` for checkpoints of the official RGA code.
+
+Part of the library. Imports: nothing else of ``rga``; the model knows nothing of datasets.
+"""
 
 from rga.model.backbone import ARCHS, build_trunk, feature_sizes
 from rga.model.cbam import CBAM

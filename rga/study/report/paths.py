@@ -38,7 +38,7 @@ def repo_root(start: str | Path | None = None) -> Path:
             (folder / "experiments").is_dir() or (folder / "book").is_dir()
         ):
             return folder
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def results_dir(experiment: str | None = None, root: str | Path | None = None) -> Path:

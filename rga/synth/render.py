@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
-from rga.data.synth_identity import sample_identity
-from rga.data.synth_painter import Painter
-from rga.data.synth_person import VIEWS, draw_person
-from rga.data.synth_scene import background, draw_occluder
+from rga.synth.identity import sample_identity
+from rga.synth.painter import Painter
+from rga.synth.person import VIEWS, draw_person
+from rga.synth.scene import background, draw_occluder
 
 SUPERSAMPLE = 2
 JUNK_KINDS = ("empty", "fragment", "tiny")

@@ -5,7 +5,7 @@ themselves (``module.attention_maps(x)`` and ``module.relation_row_col(x, index)
 computation as their ``forward``) on the exact inputs they see inside the network. The inputs
 are captured with forward pre-hooks, which are removed again before returning; the network's
 forward is stopped once the last requested stage has been reached. Drawing lives in
-``rga.draw``; scoring against person masks in ``rga.attention_precision``.
+``rga.analysis.draw``; scoring against person masks in ``rga.analysis.precision``.
 
 Everything runs in eval mode (BN uses its running statistics, as at test time) without
 gradients, and the model's train/eval mode is restored afterwards. Results are **numpy float32
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rga.attention_precision import (
+from rga.analysis.precision import (
     attention_precision,
     attention_precision_per_image,
     average_scores,
@@ -206,7 +206,7 @@ def score_model_attention(
         stages: stages to score (default: all with attention).
         batch_size: images per forward pass.
     Returns:
-        {stage: {"mass_on_person", "auroc", "chance"}} (see ``rga.attention_precision``), means
+        {stage: {"mass_on_person", "auroc", "chance"}} (see ``rga.analysis.precision``), means
         over the images; stages without a spatial map (channel-only attention) are left out, so a
         baseline or RGA-C model gives {}.
     """
@@ -231,7 +231,7 @@ def score_model_attention(
 def __getattr__(name: str):
     # Drawing needs matplotlib (an optional dependency): import it only when asked for.
     if name == "overlay":
-        from rga.draw import overlay
+        from rga.analysis.draw import overlay
 
         return overlay
-    raise AttributeError(f"module 'rga.probe' has no attribute {name!r}")
+    raise AttributeError(f"module 'rga.analysis.probe' has no attribute {name!r}")

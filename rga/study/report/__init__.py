@@ -1,13 +1,15 @@
 """Helpers of the book pages: find and read results, join them with the paper's numbers, draw.
 
 The book (``book/``) only reads stored files; nothing here trains. Submodules: ``paths``
-(locations, the "missing" notice), ``tables`` (paper numbers, runs, joins), ``architecture``
+(locations, the "missing" notice), ``labels`` (the names of datasets, kinds, settings), ``runs``
+(our results files as tables), ``paper`` (the paper's numbers and ours beside them),
+``attention_tables`` (attention precision), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
 format), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
 against their targets), ``plots`` (seaborn figures).
 """
 
-from rga.report.attention_arrays import (
+from rga.study.report.attention_arrays import (
     AttentionArrays,
     attention_path,
     find_attention_arrays,
@@ -16,7 +18,28 @@ from rga.report.attention_arrays import (
     save_run_attention,
     select_attention_arrays,
 )
-from rga.report.paths import (
+from rga.study.report.attention_tables import (
+    attention_precision_table,
+    precision_summary,
+    variants_table,
+)
+from rga.study.report.labels import (
+    BASELINE,
+    DATASET_LABELS,
+    KIND_LABELS,
+    TABLE2_SETTINGS,
+    normalise_kind,
+    positions_key,
+    table2_setting,
+)
+from rga.study.report.paper import (
+    discrepancies_table,
+    load_discrepancies,
+    load_paper_numbers,
+    paper_vs_ours_table,
+    settings_long,
+)
+from rga.study.report.paths import (
     Notice,
     benchmarks_dir,
     book_dir,
@@ -25,32 +48,16 @@ from rga.report.paths import (
     repo_root,
     results_dir,
 )
-from rga.report.tables import (
-    BASELINE,
-    DATASET_LABELS,
-    KIND_LABELS,
-    TABLE2_SETTINGS,
-    attention_precision_table,
-    benchmark_tables,
+from rga.study.report.performance import benchmark_tables, load_benchmarks
+from rga.study.report.runs import (
     curves_long,
-    discrepancies_table,
     format_mean_sd,
     hardware_and_time,
-    load_benchmarks,
-    load_discrepancies,
-    load_paper_numbers,
     load_runs,
-    normalise_kind,
-    paper_vs_ours_table,
-    positions_key,
-    precision_summary,
     profile_overrides,
     run_group_label,
     runs_overview,
-    settings_long,
-    table2_setting,
     used_dataset_statistics,
-    variants_table,
 )
 
 __all__ = [

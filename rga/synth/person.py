@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rga.data.synth_painter import Painter, along, limb, shade
+from rga.synth.painter import Painter, along, limb, shade
 
 VIEWS = ("front", "back", "left", "right")  # left / right: the direction the person faces
 EYE = (40, 30, 30)

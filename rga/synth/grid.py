@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rga.data.synth_plan import SPLIT_FOLDERS, load_mask
+from rga.synth.plan import SPLIT_FOLDERS, load_mask
 
 
 def _overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

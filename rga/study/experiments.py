@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rga.config import RunConfig, make_config, run_id
-from rga.report.paths import checkpoints_dir, repo_root, results_dir
+from rga.engine.config import RunConfig, make_config, run_id
+from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
 ALL_STAGES = (1, 2, 3, 4)
 BASELINE = {"kind": None, "positions": ()}
@@ -71,7 +71,7 @@ def experiment_configs(
     if owned:
         raise ValueError(
             f"{owned} are set by the experiment {experiment!r} itself; "
-            "pass seeds=... for seeds, and change the model list in rga.study.EXPERIMENTS"
+            "pass seeds=... for seeds, and change the model list in rga.study.experiments.EXPERIMENTS"
         )
     fields = _resolve_data_root(fields)
     return [
@@ -114,7 +114,7 @@ def run_experiment(
     `jobs` runs that many trainings at once in separate processes (None: `default_jobs`);
     with jobs > 1 the per-epoch lines go to each run's ``train.log`` instead of the output.
     """
-    from rga.report.tables import load_runs
+    from rga.study.report.runs import load_runs
 
     configs = experiment_configs(experiment, profile, seeds, overrides, **fields)
     results = Path(results_root) if results_root else results_dir()
@@ -147,11 +147,11 @@ def default_jobs(configs: list[RunConfig]) -> int:
 
 def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, progress: bool):
     """Train one run and record its attention; its run id (None off the main process)."""
-    from rga.train import train
+    from rga.study.train import train_run
 
     if progress:
         print(f"=> {run_id(config)}", flush=True)
-    record = train(
+    record = train_run(
         config, checkpoint_root=checkpoints, results_root=results, force=force, progress=progress
     )
     if record is None:  # not the main process of a distributed run
@@ -162,7 +162,7 @@ def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, p
 
 def _prepare_data(configs: list[RunConfig]) -> None:
     """Generate each SynthReID set once, before parallel runs would race to write it."""
-    from rga.data.synth import ensure_synthreid
+    from rga.synth import ensure_synthreid
 
     for root, preset in {
         (c.data_root, c.synth_preset) for c in configs if c.dataset == "synthreid"
@@ -176,10 +176,10 @@ def record_attention(config: RunConfig, record: dict, results_root, checkpoint_r
     Precision needs person masks, so it is scored on SynthReID only; the maps of the first
     `PANEL_SAVED` panel images are saved for every dataset (an empty file for the baseline).
     """
-    from rga.probe import score_model_attention
-    from rga.report.attention_arrays import save_run_attention
-    from rga.results import write_result
-    from rga.train import load_trained
+    from rga.analysis.probe import score_model_attention
+    from rga.engine.evaluate import load_trained
+    from rga.study.report.attention_arrays import save_run_attention
+    from rga.study.results import write_result
 
     model = load_trained(config, checkpoint_root)
     images, masks, pids = attention_panel(config, PANEL_SCORED)
@@ -204,7 +204,7 @@ def attention_panel(config: RunConfig, size: int):
     One image per identity first (in id order), so the panel shows many different people.
     """
     from rga.data import ImageDataset, build_transforms, load_dataset
-    from rga.train import dataset_args
+    from rga.engine.build import dataset_args
 
     dataset = load_dataset(**dataset_args(config), verbose=False)
     order = sorted(range(len(dataset.query)), key=lambda i: Path(dataset.query[i].path).name)
@@ -219,7 +219,7 @@ def attention_panel(config: RunConfig, size: int):
     pids = np.array([s.pid for s in samples])
     masks = None
     if config.dataset == "synthreid":
-        from rga.data.synth import load_mask
+        from rga.synth import load_mask
 
         masks = np.stack([_resize_mask(load_mask(s.path), config) for s in samples])
     return images, masks, pids

@@ -1,7 +1,7 @@
 """Composite attention figures of the book: the probe view and the model comparison.
 
-Drawing goes through ``rga.draw`` (same upsampling and colour scale as everywhere else); the
-maps come from ``rga.probe`` (a model) or from saved arrays (``rga.report.attention_arrays``).
+Drawing goes through ``rga.analysis.draw`` (same upsampling and colour scale as everywhere else); the
+maps come from ``rga.analysis.probe`` (a model) or from saved arrays (``rga.study.report.attention_arrays``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from rga.draw import PANEL_SIZE, figure_compare_models, figure_stages, overlay
-from rga.report.attention_arrays import AttentionArrays
+from rga.analysis.draw import PANEL_SIZE, figure_compare_models, figure_stages, overlay
+from rga.study.report.attention_arrays import AttentionArrays
 
 __all__ = [
     "attention_view",
@@ -94,7 +94,7 @@ def probe_view(
     The position i is the cell of the stage's (h, w) grid nearest to (y, x), fractions of the
     image height and width; its relations are drawn when the module has spatial relations.
     """
-    from rga.probe import probe, relation_maps
+    from rga.analysis.probe import probe, relation_maps
 
     one = images[image : image + 1]
     maps = probe(model, one, stages=[stage])[stage]
@@ -169,7 +169,7 @@ def probe_images(
 
         from PIL import Image
 
-        from rga.data.synth import ensure_synthreid, load_mask
+        from rga.synth import ensure_synthreid, load_mask
 
         cache = tempfile.mkdtemp(prefix="rga-probe-")
         try:

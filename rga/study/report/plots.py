@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rga.report.tables import TABLE2_SETTINGS
+from rga.study.report.labels import TABLE2_SETTINGS
 
 __all__ = [
     "plot_curves",
@@ -100,7 +100,7 @@ def _shared_legend(fig: Figure, axes, loc: str = "outside lower center") -> None
 def plot_table2_gains(long: pd.DataFrame, metrics: Sequence[str] = ("R1", "mAP")) -> Figure:
     """Gain over the baseline (percentage points) of each Table 2 setting, paper and ours.
 
-    ``long`` from :func:`rga.report.tables.settings_long`. The paper's numbers are single
+    ``long`` from :func:`rga.study.report.paper.settings_long`. The paper's numbers are single
     points (one run each, real data); ours show every seed as a small dot and the mean ± sd over
     seeds as a diamond with an error bar. Each source keeps its own baseline: the plot compares
     where RGA-SC helps, not absolute accuracies.
@@ -134,7 +134,7 @@ def plot_metric_by(
     """Metrics by ``x`` (e.g. "setting" or "model"): a dot per run (seed), mean ± sd.
 
     Args:
-        runs: one row per run (:func:`rga.report.tables.load_runs`) or per score.
+        runs: one row per run (:func:`rga.study.report.runs.load_runs`) or per score.
         x: the column on the x axis; ``order`` its order (default: as they appear).
         metrics: the columns to plot, one panel each.
         hue: the column telling groups of runs apart (one colour each).
@@ -171,7 +171,7 @@ def plot_curves(
 ) -> Figure:
     """Training curves by epoch, one line per ``hue`` value, mean ± sd band over seeds.
 
-    ``curves`` from :func:`rga.report.tables.curves_long`; epochs are shown 1-based.
+    ``curves`` from :func:`rga.study.report.runs.curves_long`; epochs are shown 1-based.
     """
     import seaborn as sns
 

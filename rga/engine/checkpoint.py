@@ -1,7 +1,7 @@
 """Checkpoints: atomic writes, RNG states, and the file layout of a run folder.
 
 A run folder ``<checkpoint_root>/<run_id>/`` holds ``last.pt`` (everything needed to continue:
-model, optimiser, grad scaler, sampler, RNG states (rga.seeding), completed epochs, curve, resolved config),
+model, optimiser, grad scaler, sampler, RNG states (rga.engine.seeding), completed epochs, curve, resolved config),
 ``final.pt`` (the trained model, its curve and metrics; written once training has ended) and
 ``train.log`` (one line per epoch).
 """

@@ -1,12 +1,12 @@
 """Drawing attention maps over person images (supplementary Figures 1 and 2).
 
-Rendering only: the maps come from ``rga.probe`` (or from saved arrays), nothing here runs a
+Rendering only: the maps come from ``rga.analysis.probe`` (or from saved arrays), nothing here runs a
 model. Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so figures are
 not kept alive by pyplot's figure list and never pop up or show twice; ``save_path`` is the only
 file output. In a notebook, a returned figure renders (as PNG) when it is the cell's value, or
 via ``IPython.display.display(fig)``.
 
-Maps are upsampled to the image size bilinearly (``rga.attention_precision.upsample_maps``, the
+Maps are upsampled to the image size bilinearly (``rga.analysis.precision.upsample_maps``, the
 same upsampling the precision scores use) and drawn as a semi-transparent heatmap. The colour
 scale is fixed to [0, 1] by default: sigmoid gates of different models are then comparable
 (the supplementary does not say how its figures were scaled; ``vrange=None`` scales each map to
@@ -24,7 +24,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rga.attention_precision import upsample_maps
+from rga.analysis.precision import upsample_maps
 from rga.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
@@ -215,7 +215,7 @@ def figure_stages(
 
     Args:
         images: (B, 3, H, W) normalised images.
-        maps_by_stage: ``rga.probe.probe``'s result {stage: AttentionMaps} (stages without a
+        maps_by_stage: ``rga.analysis.probe.probe``'s result {stage: AttentionMaps} (stages without a
             spatial map are left out), or {stage: maps (B, h, w)}.
         label: column title template, formatted with ``stage``.
     """
@@ -247,7 +247,7 @@ def figure_relation(
 
     Args:
         image: (3, H, W) normalised tensor/array or an (H, W, 3) image.
-        row, col: (h, w) maps, R[i, :] and R[:, i] (``rga.probe.relation_maps`` for one image).
+        row, col: (h, w) maps, R[i, :] and R[:, i] (``rga.analysis.probe.relation_maps`` for one image).
         index: i in raster order (row * w + col), or (row, col) on the (h, w) grid.
     Returns:
         a Figure with 3 Axes; relation values are unbounded, so each map uses its own min..max.

@@ -14,9 +14,9 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from rga.data.synth_config import SynthConfig
-from rga.data.synth_identity import HARD_NEGATIVE_GROUPS, hard_negative, sample_identity
-from rga.data.synth_scene import sample_camera
+from rga.synth.config import SynthConfig
+from rga.synth.identity import HARD_NEGATIVE_GROUPS, hard_negative, sample_identity
+from rga.synth.scene import sample_camera
 
 # The Market-1501 layout (as in rga.data.market1501, which needs torch; this package does not).
 SPLIT_FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}

@@ -18,14 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rga.report.tables import (
-    BASELINE,
-    TABLE2_SETTINGS,
-    format_mean_sd,
-    normalise_kind,
-    positions_key,
-    run_dataset_statistics,
-)
+from rga.study.report.labels import BASELINE, TABLE2_SETTINGS, normalise_kind, positions_key
+from rga.study.report.runs import format_mean_sd, run_dataset_statistics
 
 __all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "setting_summary", "training_fit"]
 
@@ -148,7 +142,7 @@ def _run_value(run: pd.Series, metric: str, stage: int) -> float:
 def claim_margins(runs: pd.DataFrame, claim: Claim, metric: str) -> pd.DataFrame:
     """Per (group, seed) with every side present: better (min), worse (max) and margin.
 
-    ``runs`` is :func:`rga.report.load_runs` of ``claim.experiment``; columns group, seed,
+    ``runs`` is :func:`rga.study.report.load_runs` of ``claim.experiment``; columns group, seed,
     better, worse, margin.
     """
     columns = ["group", "seed", "better", "worse", "margin"]

@@ -1,14 +1,17 @@
-"""The Performance page's summary: each benchmark ratio beside its target, with a verdict.
+"""The Performance page: benchmark records as tables, each ratio beside its target with a verdict.
 
-Reads the records of ``benchmarks/results/*.json`` (:func:`rga.report.load_benchmarks`); the
+Reads the records of ``benchmarks/results/*.json`` (:func:`rga.study.report.load_benchmarks`); the
 targets are those the benchmark itself stored. Nothing is measured here.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
-__all__ = ["target_checks"]
+__all__ = ["benchmark_tables", "load_benchmarks", "target_checks"]
 
 
 def _check(value: float, limit: float | None, at_most: bool) -> str:
@@ -123,3 +126,47 @@ def target_checks(records: dict[str, dict]) -> pd.DataFrame:
         elif record.get("benchmark", name) == "bench_evaluation":
             rows += _evaluation_rows(record)
     return pd.DataFrame(rows, columns=["quantity", "measured", "target", "verdict", "benchmark"])
+
+
+def benchmark_tables(record: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """A benchmark record as (its measurements, {section: table}) for display.
+
+    Measurements are ``rows`` (a list of dicts, one per variant) or ``results`` ({variant:
+    {quantity: value}}); every other dict-valued entry (settings, config, machine, ratios,
+    targets) becomes a two-column table of its own.
+    """
+    main = pd.DataFrame()
+    if isinstance(record.get("rows"), list):
+        main = pd.DataFrame(record["rows"])
+    elif isinstance(record.get("results"), dict):
+        main = (
+            pd.DataFrame.from_dict(record["results"], orient="index")
+            .rename_axis("run")
+            .reset_index()
+        )
+    elif isinstance(record.get("results"), list):
+        main = pd.DataFrame(record["results"])
+    details = {
+        key: pd.DataFrame(
+            {
+                "value": [
+                    ", ".join(map(str, v)) if isinstance(v, list) else v for v in value.values()
+                ]
+            },
+            index=pd.Index(list(value), name=key),
+        )
+        for key, value in record.items()
+        if isinstance(value, dict) and key != "results"
+    }
+    return main, details
+
+
+def load_benchmarks(root: str | Path | None = None) -> dict[str, dict]:
+    """``benchmarks/results/*.json`` as {file stem: record}; a record holds at least ``rows``
+    (a list of dicts) and usually ``benchmark``, ``settings``, ``machine``, ``created``."""
+    from rga.study.report.paths import benchmarks_dir
+
+    folder = benchmarks_dir(root)
+    if not folder.is_dir():
+        return {}
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rga.data.synth_identity import sample_identity
-from rga.data.synth_painter import Painter
-from rga.data.synth_person import VIEWS, draw_person
+from rga.synth.identity import sample_identity
+from rga.synth.painter import Painter
+from rga.synth.person import VIEWS, draw_person
 
 STYLES = ("street", "indoor", "park", "station")
 OCCLUDERS = ("bottom", "pole", "person", "side")

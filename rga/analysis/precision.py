@@ -14,7 +14,7 @@ claim into two numbers per map, computed against a person mask (SynthReID writes
   not depend on the map's scale or on any monotone transform of it (sigmoid or logit alike).
 
 Resolution: the map is **upsampled to the mask's size** (bilinear, ``align_corners=False``), the
-same upsampling as the overlays in ``rga.draw``, so a score describes the picture a reader sees
+same upsampling as the overlays in ``rga.analysis.draw``, so a score describes the picture a reader sees
 and the mask stays binary. Because the map covers the whole image, the mask may have any
 resolution (the original image's or the network input's), as long as the image was resized, not
 cropped. Each image is scored on its own, then the scores are averaged over the images.

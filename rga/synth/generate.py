@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rga.data.synth_config import GENERATOR_VERSION, PRESETS, SynthConfig, config_key, synth_config
-from rga.data.synth_grid import sample_grid
-from rga.data.synth_identity import sample_identity
-from rga.data.synth_plan import (
+from rga.synth.config import GENERATOR_VERSION, PRESETS, SynthConfig, config_key, synth_config
+from rga.synth.grid import sample_grid
+from rga.synth.identity import sample_identity
+from rga.synth.plan import (
     DISTRACTOR_PID,
     PANORAMA,
     SPLIT_FOLDERS,
@@ -50,8 +50,8 @@ from rga.data.synth_plan import (
     plan_images,
     rng_for,
 )
-from rga.data.synth_render import SUPERSAMPLE, render_image
-from rga.data.synth_scene import render_panorama
+from rga.synth.render import SUPERSAMPLE, render_image
+from rga.synth.scene import render_panorama
 
 __all__ = [
     "PRESETS",

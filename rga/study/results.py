@@ -1,7 +1,7 @@
 """Results files: one JSON per run, written atomically; many of them loaded as one DataFrame.
 
 Layout: ``<results_root>/<experiment>/<run_id>.json``. The run id is derived from the
-configuration (rga.config.run_id), so different settings never overwrite each other and the
+configuration (rga.engine.config.run_id), so different settings never overwrite each other and the
 same setting run again replaces its own file. Keys (see `make_record`): config, run_id, label,
 metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one dict per epoch),
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rga.engine.provenance import git_state, library_versions
 
 METRIC_NAMES = ("R1", "R5", "R10", "mAP", "mINP")
 FEATURES = ("z", "z_hat")
@@ -38,7 +38,6 @@ REQUIRED_KEYS = (
     "dataset_statistics",
     "created",
 )
-_REPO = Path(__file__).resolve().parents[1]
 
 
 def result_path(results_root: str | Path, experiment: str, run_id: str) -> Path:
@@ -49,7 +48,9 @@ def write_result(record: dict, results_root: str | Path = "experiments/results")
     """Write `record` to ``<results_root>/<experiment>/<run_id>.json`` (tmp file + os.replace)."""
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
-        raise ValueError(f"results record lacks {missing}; build it with rga.results.make_record")
+        raise ValueError(
+            f"results record lacks {missing}; build it with rga.study.results.make_record"
+        )
     path = result_path(results_root, record["config"]["experiment"], record["run_id"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -148,71 +149,6 @@ def make_record(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
-
-
-def hardware_info(device, world_size: int = 1) -> dict:
-    """CPU model and count, torch threads, and the GPU name and count when running on CUDA."""
-    import torch
-
-    info = {
-        "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "device": str(device),
-        "world_size": world_size,
-        "gpu": None,
-    }
-    if getattr(device, "type", str(device)) == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["gpu_count"] = world_size
-    info["device_name"] = info["gpu"] or info["cpu"]
-    return info
-
-
-def library_versions() -> dict:
-    import torch
-    import torchvision
-
-    import rga
-
-    return {
-        "python": platform.python_version(),
-        "rga": rga.__version__,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-    }
-
-
-def git_state(repo: str | Path = _REPO) -> tuple[str, bool | None]:
-    """(HEAD commit, whether tracked files differ from it); ("unknown", None) outside git."""
-    try:
-        commit = _git(repo, "rev-parse", "HEAD")
-        dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
-    return commit, dirty
-
-
-def _git(repo, *args) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
-    )
-    return out.stdout.strip()
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _to_json(value):

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rga.report.paths import results_dir
+from rga.study.report.paths import results_dir
 
 __all__ = [
     "AttentionArrays",
@@ -64,7 +64,7 @@ def _display_images(images) -> np.ndarray:
         images = images.detach().cpu().float().numpy()
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
-        from rga.draw import denormalize
+        from rga.analysis.draw import denormalize
 
         images = denormalize(images)  # (B, 3, H, W) -> (B, H, W, 3) in [0, 1]
     if images.ndim != 4 or images.shape[-1] != 3:
@@ -90,7 +90,7 @@ def save_attention_arrays(
     Args:
         path: where to write (see :func:`attention_path`); folders are created.
         images: (B, 3, H, W) normalised images (what the model saw) or (B, H, W, 3) images.
-        maps: ``rga.probe.probe(model, images)``: {stage: AttentionMaps(spatial (B, h, w) | None,
+        maps: ``rga.analysis.probe.probe(model, images)``: {stage: AttentionMaps(spatial (B, h, w) | None,
             channel (B, C) | None)}; plain {stage: spatial (B, h, w)} arrays work too.
         masks: (B, H, W) person masks (bool or 0/1), optional.
         pids: (B,) person ids, optional.
@@ -171,23 +171,23 @@ def save_run_attention(
 ) -> Path:
     """Probe a trained model and write its maps where the book looks for them.
 
-    The one call an experiment notebook needs after ``rga.train.train(config)``::
+    The one call an experiment notebook needs after ``rga.study.train.train_run(config)``::
 
-        model = rga.train.load_trained(config)
+        model = rga.engine.evaluate.load_trained(config)
         save_run_attention(config, model, images, masks=masks, pids=pids)
 
     Args:
-        config: the run's ``rga.config.RunConfig`` (names the file and fills ``meta``).
+        config: the run's ``rga.engine.config.RunConfig`` (names the file and fills ``meta``).
         model: the trained ``ReIDNet``.
         images: (B, 3, H, W) ImageNet-normalised test images (use the same ones for every run).
-        masks: (B, H, W) person masks of those images (SynthReID: ``rga.data.synth.load_mask``).
+        masks: (B, H, W) person masks of those images (SynthReID: ``rga.synth.load_mask``).
         pids: (B,) their person ids.
         root: the results root (default ``experiments/results``).
     Returns:
         the path written, ``<root>/<experiment>/attention/<run_id>.npz``.
     """
-    from rga.config import model_label, run_id
-    from rga.probe import probe
+    from rga.analysis.probe import probe
+    from rga.engine.config import model_label, run_id
 
     rid = run_id(config)
     meta = {

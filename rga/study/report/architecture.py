@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from rga.report.paths import book_dir
+from rga.study.report.paths import book_dir
 
 __all__ = ["architecture_table", "check_against_paper", "complexity_table", "load_paper_table1"]
 

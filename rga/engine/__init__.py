@@ -1,0 +1,12 @@
+"""The training engine: a run's configuration and schedule, the training loop, checkpoints,
+seeds and several processes.
+
+Modules: ``config`` (``RunConfig``, the profiles, run ids), ``schedule`` (the learning rate),
+``build`` (data loader, model, optimiser from a config), ``train`` (the loop), ``evaluate``,
+``checkpoint``, ``seeding``, ``determinism``, ``distributed``, ``provenance`` (hardware, versions,
+commit).
+
+Imports: the library (``rga.model``, ``rga.losses``, ``rga.evaluation``, ``rga.data``) and
+``rga.synth``; never ``rga.analysis`` or ``rga.study``. The engine writes checkpoints only;
+results files are the study's.
+"""

@@ -1,0 +1,100 @@
+"""What a run is made of, built from its config: the data loader, the model, the optimiser.
+
+Modules receive explicit arguments here, never the config itself.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from rga.data import ImageDataset, RandomIdentitySampler, build_transforms
+from rga.engine.config import RunConfig
+from rga.engine.seeding import SampleSeeds, SeededDataset
+from rga.model import ReIDNet
+
+AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def dataset_args(config: RunConfig) -> dict:
+    """The `rga.data.load_dataset` arguments of `config` (SynthReID also takes its preset)."""
+    args = {"name": config.dataset, "root": config.data_root}
+    if config.dataset == "synthreid":
+        args["preset"] = config.synth_preset
+    return args
+
+
+def build_train_loader(
+    config: RunConfig, train_samples, rank: int = 0, world_size: int = 1, pin_memory: bool = False
+) -> tuple[DataLoader, RandomIdentitySampler]:
+    """The P x K training loader of this rank and its identity sampler (whose state a
+    checkpoint keeps). Each image's augmentation is seeded by (seed, epoch, rank, position):
+    the same with any number of workers, and after a resume."""
+    train_set = ImageDataset(
+        train_samples,
+        build_transforms(
+            config.height, config.width, train=True, random_erasing=config.random_erasing
+        ),
+        cache_images=config.cache_images,
+    )
+    sampler = RandomIdentitySampler(
+        train_samples,
+        batch_size=config.batch_size,
+        num_instances=config.instances_per_id,
+        seed=config.seed,
+        rank=rank,
+        world_size=world_size,
+    )
+    loader = DataLoader(
+        SeededDataset(train_set),
+        batch_size=sampler.local_batch_size,
+        sampler=SampleSeeds(sampler, config.seed, rank),
+        num_workers=config.workers,
+        drop_last=True,
+        pin_memory=pin_memory,
+    )
+    return loader, sampler
+
+
+def build_model(config: RunConfig, num_classes: int) -> ReIDNet:
+    """The ReIDNet of `config`."""
+    return ReIDNet(
+        num_classes,
+        arch=config.arch,
+        kind=config.kind,
+        positions=config.positions,
+        height=config.height,
+        width=config.width,
+        relation=config.relation,
+        weights=config.weights,
+        last_stride=config.last_stride,
+        attention_bn_init=config.attention_bn_init,
+    )
+
+
+def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Adam with coupled L2 (torch Adam weight_decay, not AdamW) on every trainable parameter,
+    as the official code; or Nesterov SGD. The LR is set per epoch by the loop."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(
+            params,
+            lr=config.base_lr,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+            weight_decay=config.weight_decay,
+        )
+    return torch.optim.SGD(
+        params,
+        lr=config.base_lr,
+        momentum=config.momentum,
+        nesterov=True,
+        weight_decay=config.weight_decay,
+    )
+
+
+def dataset_statistics(dataset) -> dict:
+    """{split: {ids, images, cameras}} of a loaded ReIDDataset, with plain ints."""
+    table = dataset.statistics()
+    return {split: {k: int(v) for k, v in row.items()} for split, row in table.iterrows()}

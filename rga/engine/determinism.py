@@ -1,0 +1,34 @@
+"""The process-wide torch settings a run needs, set for its duration and restored afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from rga.engine.config import RunConfig
+
+
+@contextlib.contextmanager
+def determinism(config: RunConfig, device: torch.device):
+    """Deterministic kernels on the CPU, deterministic cuDNN on GPUs, the CPU thread count;
+    all restored afterwards."""
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+        torch.get_num_threads(),
+    )
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if config.deterministic and device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = config.deterministic
+    torch.backends.cudnn.benchmark = not config.deterministic
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2:4]
+        torch.set_num_threads(saved[4])

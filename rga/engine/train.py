@@ -1,0 +1,359 @@
+"""Train one re-id model: the official recipe (spec section 2), resumable, on CPU, GPU or torchrun.
+
+``train(make_config("smoke"))`` builds the data, the model and the optimiser, resumes from
+``<checkpoint_root>/<run_id>/last.pt`` if a killed run left one, then for each epoch sets the LR,
+runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard triplet on z,
+backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
+(no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
+
+This module writes checkpoints only; results files are the study's (``rga.study.train``, also
+the command line).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from rga.data import RandomIdentitySampler, ReIDDataset, load_dataset
+from rga.engine import distributed
+from rga.engine.build import (
+    AMP_DTYPES,
+    build_model,
+    build_optimizer,
+    build_train_loader,
+    dataset_args,
+    dataset_statistics,
+)
+from rga.engine.checkpoint import FINAL, LAST, LOG, all_finite, load_checkpoint, save_checkpoint
+from rga.engine.config import (
+    RUN_ID_EXCLUDED,
+    RunConfig,
+    check_environment,
+    config_from_dict,
+    run_id,
+)
+from rga.engine.determinism import determinism
+from rga.engine.evaluate import evaluate, load_trained
+from rga.engine.provenance import hardware_info
+from rga.engine.schedule import lr_at_epoch, schedule_of
+from rga.engine.seeding import epoch_seed, rng_states, seed_everything, set_rng_states
+from rga.losses import cross_entropy_label_smooth, triplet_hard
+from rga.model import ReIDNet
+
+
+def train(
+    config: RunConfig,
+    *,
+    checkpoint_root: str | Path = "checkpoints",
+    force: bool = False,
+    on_epoch_end: Callable[[dict], None] | None = None,
+    progress: bool = True,
+) -> dict | None:
+    """Train (or resume, or just report) the run of `config`; return its summary (`summary`).
+
+    A run whose ``final.pt`` exists is not retrained unless `force`. `on_epoch_end(entry)` gets
+    each epoch's curve entry {epoch, lr, loss, ce, triplet, images_per_s, seconds} (rank 0
+    only). Under torchrun ranks other than 0 return None.
+    """
+    check_environment(config, distributed.world_size_hint())
+    run_dir = Path(checkpoint_root) / run_id(config)
+    with distributed.session(config.device) as ctx, determinism(config, ctx.device):
+        if _finished(run_dir, ctx) and not force:
+            return _report_finished(config, run_dir, ctx) if ctx.is_main else None
+        if force:
+            _discard_checkpoints(run_dir, ctx)
+        run = _set_up(config, run_dir, ctx)
+        _resume(run)
+        for epoch in range(run.start_epoch, config.epochs):
+            entry = _train_epoch(run, epoch, progress)
+            run.curve.append(entry)
+            if ctx.is_main:
+                _log(run_dir, _epoch_line(entry, config.epochs), echo=progress)
+                if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
+                    _save_last(run, epochs_done=epoch + 1)
+                if on_epoch_end is not None:
+                    on_epoch_end(dict(entry))
+        return _finish(run) if ctx.is_main else None
+
+
+@dataclass
+class _Run:
+    """Everything one training process holds between epochs."""
+
+    config: RunConfig
+    run_dir: Path
+    ctx: distributed.Context
+    dataset: ReIDDataset
+    loader: DataLoader
+    sampler: RandomIdentitySampler
+    model: ReIDNet
+    net: nn.Module  # the model, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    start_epoch: int = 0
+    curve: list[dict] = field(default_factory=list)
+
+
+def _set_up(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> _Run:
+    """Data (rank 0 first, so a synthetic set is generated once), model, optimiser, scaler."""
+    if not ctx.is_main:
+        distributed.barrier(ctx)
+    dataset = load_dataset(**dataset_args(config), verbose=ctx.is_main)
+    if ctx.is_main:
+        distributed.barrier(ctx)
+    loader, sampler = build_train_loader(
+        config, dataset.train, ctx.rank, ctx.world_size, pin_memory=ctx.device.type == "cuda"
+    )
+    seed_everything(config.seed)
+    model = build_model(config, dataset.num_train_pids).to(ctx.device)
+    if config.sync_bn and ctx.world_size > 1:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return _Run(
+        config=config,
+        run_dir=run_dir,
+        ctx=ctx,
+        dataset=dataset,
+        loader=loader,
+        sampler=sampler,
+        model=model,
+        net=model,
+        optimizer=build_optimizer(config, model),
+        scaler=torch.amp.GradScaler(ctx.device.type, enabled=config.amp == "fp16"),
+    )
+
+
+def _resume(run: _Run) -> None:
+    """Continue from ``last.pt`` when a killed run left one; then wrap the model for DDP."""
+    path = run.run_dir / LAST
+    if path.exists():
+        state = load_checkpoint(path)
+        _check_same_run(state["config"], run.config, path)
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scaler.load_state_dict(state["scaler"])
+        if state["sampler"]["world_size"] != run.ctx.world_size:
+            n = state["sampler"]["world_size"]
+            raise ValueError(
+                f"{path} was written by a run on {n} process(es), this one has "
+                f"{run.ctx.world_size}; resume with the same number (torchrun --nproc_per_node "
+                f"{n}) or train with force=True"
+            )
+        run.sampler.load_state_dict(state["sampler"])
+        set_rng_states(state["rng"])
+        run.start_epoch, run.curve = state["epoch"], state["curve"]
+    if run.ctx.is_main:
+        what = "resume at" if run.curve else "start"
+        _log(run.run_dir, f"# {run_id(run.config)}: {what} epoch {run.start_epoch}")
+    if run.ctx.world_size > 1:
+        device = run.ctx.device
+        run.net = DistributedDataParallel(
+            run.model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
+    """One pass over the P x K batches at this epoch's LR; the epoch's curve entry."""
+    config, ctx = run.config, run.ctx
+    lr = lr_at_epoch(epoch, **schedule_of(config))
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    # each epoch starts from (seed, epoch, rank): a resumed run draws what a straight one does
+    seed_everything(epoch_seed(config.seed, epoch, ctx.rank))
+    run.loader.sampler.set_epoch(epoch)
+    run.net.train()
+    totals, images_seen, start = torch.zeros(3, dtype=torch.float64), 0, time.perf_counter()
+    bar = tqdm(
+        run.loader,
+        desc=f"epoch {epoch + 1}/{config.epochs}",
+        disable=not (progress and ctx.is_main),
+        leave=False,
+    )
+    for step, (images, pids, *_) in enumerate(bar):
+        losses = _train_step(run, images, pids)
+        if not torch.isfinite(losses).all():
+            raise FloatingPointError(_nan_message(epoch, step, losses, lr, run))
+        totals += losses.double().cpu()
+        images_seen += images.shape[0] * ctx.world_size
+        speed = images_seen / (time.perf_counter() - start)
+        bar.set_postfix(loss=f"{totals[0] / (step + 1):.4f}", lr=f"{lr:.2e}", img_s=f"{speed:.1f}")
+    seconds = time.perf_counter() - start
+    steps = max(len(run.loader), 1)
+    if not all_finite(run.model):
+        raise FloatingPointError(_nan_message(epoch, steps - 1, None, lr, run))
+    return {
+        "epoch": epoch,
+        "lr": lr,
+        "loss": float(totals[0] / steps),
+        "ce": float(totals[1] / steps),
+        "triplet": float(totals[2] / steps),
+        "images_per_s": images_seen / seconds,
+        "seconds": seconds,
+    }
+
+
+def _train_step(run: _Run, images: torch.Tensor, pids: torch.Tensor) -> torch.Tensor:
+    """Forward, CE + triplet, backward, optimiser step; (loss, ce, triplet) averaged over ranks.
+
+    Nothing is updated when the loss is not finite: the caller stops the run.
+    """
+    config, device = run.config, run.ctx.device
+    images = images.to(device, non_blocking=True)
+    pids = pids.to(device, non_blocking=True)
+    amp_dtype = AMP_DTYPES[config.amp]
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        out = run.net(images)
+    ce = cross_entropy_label_smooth(out.logits.float(), pids, epsilon=config.label_smoothing)
+    z, targets = out.z.float(), pids
+    if config.triplet_scope == "global":  # mine over the whole P x K batch of all ranks
+        z, targets = distributed.gather_with_grad(z), distributed.gather(targets)
+    triplet = triplet_hard(z, targets, margin=config.margin)
+    loss = ce + triplet
+    losses = distributed.mean_over_ranks(torch.stack([loss, ce, triplet]).detach())
+    if not torch.isfinite(losses).all():
+        return losses
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    return losses
+
+
+def _save_last(run: _Run, epochs_done: int) -> None:
+    """Everything needed to continue after `epochs_done` epochs, as ``last.pt``."""
+    save_checkpoint(
+        {
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scaler": run.scaler.state_dict(),
+            "sampler": run.sampler.state_dict(),
+            "rng": rng_states(),
+            "epoch": epochs_done,
+            "curve": run.curve,
+            "config": run.config.to_dict(),
+            "num_classes": run.dataset.num_train_pids,
+        },
+        run.run_dir / LAST,
+    )
+
+
+def _finish(run: _Run) -> dict:
+    """Evaluate the last epoch's model and keep it, with its metrics, as ``final.pt``."""
+    start = time.perf_counter()
+    metrics = evaluate(run.model, run.config, run.dataset, run.ctx.device)
+    save_checkpoint(
+        {
+            "model": run.model.state_dict(),
+            "config": run.config.to_dict(),
+            "num_classes": run.dataset.num_train_pids,
+            "curve": run.curve,
+            "metrics": metrics,
+            "eval_time_s": time.perf_counter() - start,
+            "dataset_statistics": dataset_statistics(run.dataset),
+            "hardware": hardware_info(run.ctx.device, run.ctx.world_size),
+            "finished": True,
+        },
+        run.run_dir / FINAL,
+    )
+    (run.run_dir / LAST).unlink(missing_ok=True)  # final.pt holds the weights; the rest is spent
+    _log(run.run_dir, "# finished: " + metrics_line(metrics))
+    return summary(run.run_dir)
+
+
+def summary(run_dir: Path) -> dict:
+    """What a finished run's ``final.pt`` holds besides the weights: config, num_classes, curve,
+    metrics, eval_time_s, dataset_statistics, hardware, and the checkpoint's path."""
+    state = load_checkpoint(run_dir / FINAL)
+    state.pop("model")
+    return {**state, "checkpoint": str(run_dir / FINAL)}
+
+
+def _finished(run_dir: Path, ctx: distributed.Context) -> bool:
+    finished = (run_dir / FINAL).exists()
+    distributed.barrier(ctx)
+    return finished
+
+
+def _discard_checkpoints(run_dir: Path, ctx: distributed.Context) -> None:
+    if ctx.is_main:
+        for name in (FINAL, LAST):
+            (run_dir / name).unlink(missing_ok=True)
+    distributed.barrier(ctx)
+
+
+def _report_finished(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> dict:
+    """The summary of a run trained before (evaluated first if its final.pt has no metrics)."""
+    state = load_checkpoint(run_dir / FINAL)
+    if "metrics" not in state:
+        model = load_trained(config, run_dir.parent).to(ctx.device)
+        dataset = load_dataset(**dataset_args(config))
+        start = time.perf_counter()
+        state["metrics"] = evaluate(model, config, dataset, ctx.device)
+        state["eval_time_s"] = time.perf_counter() - start
+        state["dataset_statistics"] = dataset_statistics(dataset)
+        save_checkpoint(state, run_dir / FINAL)
+    return summary(run_dir)
+
+
+def _check_same_run(saved: dict, config: RunConfig, path: Path) -> None:
+    ours = config.to_dict()
+    differ = [
+        k
+        for k in ours
+        if k not in RUN_ID_EXCLUDED and config_from_dict(saved).to_dict()[k] != ours[k]
+    ]
+    if differ:
+        raise ValueError(
+            f"{path} was written by a different configuration ({', '.join(differ)} differ); "
+            "delete that folder or train with force=True"
+        )
+
+
+def _log(run_dir: Path, line: str, echo: bool = False) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOG, "a") as f:
+        f.write(line + "\n")
+    if echo:
+        tqdm.write(line)
+
+
+def _epoch_line(entry: dict, epochs: int) -> str:
+    return (
+        f"epoch {entry['epoch'] + 1}/{epochs} lr {entry['lr']:.3e} loss {entry['loss']:.4f} "
+        f"ce {entry['ce']:.4f} triplet {entry['triplet']:.4f} "
+        f"images/s {entry['images_per_s']:.1f} time {entry['seconds']:.1f}s"
+    )
+
+
+def metrics_line(metrics: dict) -> str:
+    """One line of the headline metrics: "z R1 71.20 R5 ... | z_hat R1 ..."."""
+    return " | ".join(
+        f"{feature} " + " ".join(f"{k} {values[k]:.2f}" for k in ("R1", "R5", "R10", "mAP", "mINP"))
+        for feature, values in metrics.items()
+    )
+
+
+def _nan_message(epoch, step, losses, lr, run: _Run) -> str:
+    what = (
+        f"loss {losses[0].item()} (ce {losses[1].item()}, triplet {losses[2].item()})"
+        if losses is not None
+        else "the model parameters"
+    )
+    last = run.run_dir / LAST
+    kept = (
+        f"the last good checkpoint {last} (epoch {len(run.curve)}) is kept"
+        if last.exists()
+        else "no checkpoint was written yet"
+    )
+    return (
+        f"non-finite {what} at epoch {epoch} step {step} with lr {lr:.3e}; training stopped and "
+        f"{kept}. Lower base_lr, set amp='off', or check the input data."
+    )

@@ -1,0 +1,97 @@
+"""The package layout: imports point one way between the layers, and run ids stay stable.
+
+Layers, from the bottom: ``rga.synth`` (imports nothing else of rga) <- the library
+(``rga.model``, ``rga.losses``, ``rga.evaluation``, ``rga.data``) <- ``rga.engine`` <-
+``rga.analysis`` <- ``rga.study``. A module may import its own layer and those below it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from rga.engine.config import config_from_dict, run_id
+
+PACKAGE = Path(__file__).resolve().parents[1] / "rga"
+RESULTS = PACKAGE.parent / "experiments" / "results"
+
+LAYERS = {
+    "synth": {"synth"},
+    "library": {"synth", "library"},
+    "engine": {"synth", "library", "engine"},
+    "analysis": {"synth", "library", "engine", "analysis"},
+    "study": {"synth", "library", "engine", "analysis", "study"},
+}
+LIBRARY = {"model", "losses", "evaluation", "data"}
+
+
+def layer_of(dotted: str) -> str | None:
+    """ "rga.model.reid" -> "library"; "rga" itself and non-rga names -> None."""
+    parts = dotted.split(".")
+    if parts[0] != "rga" or len(parts) < 2:
+        return None
+    top = parts[1]
+    return "library" if top in LIBRARY else top
+
+
+def rga_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of an rga module in `path`, at any depth of the file."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = module.split(".")[: -node.level]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            if name == "rga":  # from rga import engine -> rga.engine
+                found += [(node.lineno, f"rga.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, name))
+    return [(line, name) for line, name in found if name.split(".")[0] == "rga"]
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE or p.stem != "__init__")
+
+
+def test_every_module_belongs_to_a_layer():
+    for path in modules():
+        dotted = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        assert layer_of(dotted) in LAYERS, f"{dotted} is in no layer: move it into one"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_one_way(path):
+    dotted = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    own = layer_of(dotted)
+    wrong = [
+        f"line {line}: {name}"
+        for line, name in rga_imports(path)
+        if layer_of(name) is not None and layer_of(name) not in LAYERS[own]
+    ]
+    assert not wrong, f"{dotted} ({own}) imports against the layer direction: {wrong}"
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path, monkeypatch):
+    fake = tmp_path / "rga" / "engine" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("def f():\n    from rga.study.results import write_result\n")
+    monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path / "rga")
+    assert rga_imports(fake) == [(2, "rga.study.results")]
+    assert layer_of("rga.study.results") not in LAYERS["engine"]
+
+
+COMMITTED = sorted(p for p in RESULTS.glob("*/*.json"))
+
+
+@pytest.mark.parametrize("path", COMMITTED[:: max(1, len(COMMITTED) // 6)], ids=lambda p: p.stem)
+def test_committed_run_ids_equal_their_file_names(path):
+    record = json.loads(path.read_text())
+    assert run_id(config_from_dict(record["config"])) == path.stem == record["run_id"]
