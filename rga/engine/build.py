@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from rga.data import ImageDataset, RandomIdentitySampler, build_transforms
-from rga.engine.config import RunConfig
+from rga.engine.config import RunConfig, resolve_weights
 from rga.engine.seeding import SampleSeeds, SeededDataset
 from rga.model import ReIDNet
 
@@ -67,7 +67,7 @@ def build_model(config: RunConfig, num_classes: int) -> ReIDNet:
         height=config.height,
         width=config.width,
         relation=config.relation,
-        weights=config.weights,
+        weights=resolve_weights(config.weights),
         last_stride=config.last_stride,
         attention_bn_init=config.attention_bn_init,
     )

@@ -125,6 +125,21 @@ PRESETS: dict[str, SynthConfig] = {
         num_distractors=300,
         num_junk=100,
     ),
+    # The pretraining population that stands in for ImageNet (issue: the paper's regime): 1,000
+    # identities drawn from their own seed (so no person, and no camera scene, of the `cpu` study
+    # set), with the `cpu` preset's camera count and image size. Only its training split is used.
+    "pretrain": SynthConfig(
+        num_train_ids=1000,
+        num_test_ids=20,
+        num_cameras=4,
+        cams_per_id=3,
+        images_per_id_per_cam=3,
+        height=128,
+        width=64,
+        num_distractors=0,
+        num_junk=0,
+        seed=1,
+    ),
     # Market-1501 sized (751 + 750 ids, 6 cameras, 28,016 images) at the paper's 256x128, so the
     # paper's model (height=256, width=128) trains on it unchanged.
     "market": SynthConfig(

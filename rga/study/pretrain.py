@@ -1,0 +1,98 @@
+"""The pretrained trunk that stands in for ImageNet weights.
+
+The paper inserts fresh attention modules into an ImageNet-trained ResNet. Here no ImageNet
+weights can be had, so the study's trunk is trained first on a SynthReID population disjoint
+from the study's people (the ``pretrain`` preset: its own seed, 1,000 identities): the
+``pretrain`` profile trains a baseline there, and its residual trunk is kept as
+``experiments/pretrained/<arch>-synthreid-<sha256[:8]>.pt`` beside ``trunk.json`` (the
+provenance: config, run id, commit, sha256, data statistics, curve). The file name carries the
+content hash, and the study's configs name the file, so a new trunk gives new run ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from rga.engine.config import RunConfig, make_config, run_id
+from rga.engine.evaluate import load_trained
+from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
+from rga.study.train import train_run
+
+PRETRAINED_DIR = Path("experiments") / "pretrained"  # relative to the repository root
+MANIFEST = "trunk.json"
+
+
+def pretrain_trunk(
+    config: RunConfig | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    checkpoint_root: str | Path | None = None,
+    results_root: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train (or reuse) the pretraining run and write its trunk and ``trunk.json``; the manifest.
+
+    `config`: default ``make_config("pretrain")`` with the data under the repository's ``data/``.
+    """
+    config = config or make_config("pretrain", data_root=str(repo_root() / "data"))
+    checkpoints = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
+    record = train_run(
+        config,
+        checkpoint_root=checkpoints,
+        results_root=Path(results_root) if results_root else results_dir(),
+        force=force,
+        progress=progress,
+    )
+    model = load_trained(config, checkpoints)
+    buffer = io.BytesIO()
+    torch.save(model.backbone.state_dict(), buffer)
+    payload = buffer.getvalue()
+    sha256 = hashlib.sha256(payload).hexdigest()
+    out = Path(out_dir) if out_dir else repo_root() / PRETRAINED_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"{config.arch}-synthreid-{sha256[:8]}.pt"
+    _write_atomic(out / name, payload)
+    manifest = {
+        "file": (PRETRAINED_DIR / name).as_posix(),
+        "sha256": sha256,
+        "bytes": len(payload),
+        "arch": config.arch,
+        "what": "residual trunk (stem, layer1-4) of a baseline trained on SynthReID's "
+        "pretraining population; load with weights=<file>",
+        "run_id": run_id(config),
+        "config": config.to_dict(),
+        "git_commit": record["git_commit"],
+        "git_dirty": record["git_dirty"],
+        "dataset_statistics": record["dataset_statistics"],
+        "metrics": record["metrics"],
+        "curve": record["curve"],
+        "hardware": record["hardware"],
+        "train_time_s": record["train_time_s"],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write_atomic(out / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    return manifest
+
+
+def trunk_manifest(root: str | Path | None = None) -> dict | None:
+    """The committed ``trunk.json`` (None when the trunk has not been made)."""
+    path = Path(root) if root else repo_root() / PRETRAINED_DIR
+    path = path / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
