@@ -1,4 +1,5 @@
-"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), the P x K sampler, the transforms.
+"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), their fingerprints,
+the P x K sampler, the transforms.
 
 Names are imported on first use, so `rga.data.synth` (numpy and PIL only) does not load torch.
 """
@@ -12,6 +13,10 @@ _EXPORTS = {
     "ImageDataset": "rga.data.dataset",
     "ReIDDataset": "rga.data.dataset",
     "Sample": "rga.data.dataset",
+    "dataset_fingerprint": "rga.data.fingerprint",
+    "dataset_summary": "rga.data.fingerprint",
+    "format_summary": "rga.data.fingerprint",
+    "summary_changes": "rga.data.fingerprint",
     "LOADERS": "rga.data.registry",
     "load_dataset": "rga.data.registry",
     "RandomIdentitySampler": "rga.data.sampler",
