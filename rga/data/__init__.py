@@ -1,5 +1,5 @@
-"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), their fingerprints,
-the P x K sampler, the transforms.
+"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), their fingerprints and image
+verification, the P x K sampler, the transforms.
 
 Names are imported on first use, so `rga.data.synth` (numpy and PIL only) does not load torch.
 """
@@ -25,6 +25,8 @@ _EXPORTS = {
     "Random2DTranslation": "rga.data.transforms",
     "RandomErasing": "rga.data.transforms",
     "build_transforms": "rga.data.transforms",
+    "check_image": "rga.data.verify",
+    "verify_images": "rga.data.verify",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -145,7 +145,8 @@ def read_image(path: str) -> Image.Image:
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise CorruptImageError(
             f"cannot read image {path}: {err}; re-download the file, or build the "
-            "ImageDataset with skip_corrupt=True to leave such files out"
+            "ImageDataset with skip_corrupt=True to leave such files out "
+            "(rga.data.verify_images names every such file of a dataset at once)"
         ) from err
 
 
