@@ -1,5 +1,6 @@
 """CUHK03 new protocol: the CUHK03-NP folders and the cuhk-03.mat conversion."""
 
+import shutil
 import sys
 import warnings
 
@@ -8,7 +9,7 @@ import pytest
 from data_fakes import fake_pixels, make_cuhk03_np, make_cuhk03_release
 from PIL import Image
 
-from rga.data import DatasetNotFoundError, load_dataset
+from rga.data import DatasetFormatError, DatasetNotFoundError, load_dataset
 from rga.data import cuhk03 as cuhk03_module
 
 
@@ -87,3 +88,61 @@ def test_cuhk03_missing_names_both_layouts_and_sources(tmp_path):
     assert "cuhk03_new_protocol_config_labeled.mat" in message  # the missing piece
     assert "cuhk03-np/labeled" in message and "person-re-ranking" in message
     assert "CUHK" in message
+
+
+@pytest.mark.parametrize("variant", ["labeled", "detected"])
+def test_cuhk03_np_every_accepted_root(tmp_path, variant):
+    make_cuhk03_np(tmp_path / "cuhk03", variant)  # torchreid's root holds cuhk03/
+    folder = tmp_path / "cuhk03" / "cuhk03-np" / variant
+    for root in (tmp_path, tmp_path / "cuhk03", tmp_path / "cuhk03" / "cuhk03-np"):
+        data = load_quiet(f"cuhk03-{variant}", root)
+        assert data.root == str(folder), root
+        assert data.statistics()["images"].tolist() == [6, 4, 4]
+
+
+@pytest.mark.parametrize("variant", ["labeled", "detected"])
+def test_cuhk03_mat_under_torchreid_root(tmp_path, variant, monkeypatch):
+    pytest.importorskip("h5py")
+    # torchreid: <root>/cuhk03/cuhk03_release/cuhk-03.mat, the split files in <root>/cuhk03/
+    sizes = make_cuhk03_release(tmp_path / "cuhk03")
+    data = load_quiet(f"cuhk03-{variant}", tmp_path)
+    converted = tmp_path / "cuhk03" / "converted" / variant
+    assert data.root == str(converted)
+    assert data.statistics()["images"].tolist() == [sizes[s] for s in ("train", "query", "gallery")]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("converted twice")
+
+    monkeypatch.setattr(cuhk03_module, "convert_release", fail)
+    for root in (tmp_path, tmp_path / "cuhk03"):  # either root finds the one conversion
+        assert load_quiet(f"cuhk03-{variant}", root).train == data.train
+
+
+def test_cuhk03_missing_query_says_query_is_missing(tmp_path):
+    make_cuhk03_np(tmp_path / "cuhk03", "labeled")
+    folder = tmp_path / "cuhk03" / "cuhk03-np" / "labeled"
+    shutil.rmtree(folder / "query")
+    with pytest.raises(DatasetNotFoundError, match=rf"{folder}: query/ is missing"):
+        load_quiet("cuhk03-labeled", tmp_path)
+
+
+def test_cuhk03_empty_gallery_names_bounding_box_test(tmp_path):
+    make_cuhk03_np(tmp_path, "detected")
+    for path in (tmp_path / "cuhk03-np" / "detected" / "bounding_box_test").iterdir():
+        path.unlink()
+    with pytest.raises(
+        DatasetFormatError, match=r"gallery split \(.*/bounding_box_test/\) is empty"
+    ):
+        load_quiet("cuhk03-detected", tmp_path)
+
+
+def test_cuhk03_torchreid_root_missing_split_file_is_named(tmp_path):
+    (tmp_path / "cuhk03" / "cuhk03_release").mkdir(parents=True)
+    (tmp_path / "cuhk03" / "cuhk03_release" / "cuhk-03.mat").touch()
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("cuhk03-detected", tmp_path)
+    message = str(info.value)
+    assert (
+        "missing cuhk03_new_protocol_config_detected.mat in " + str(tmp_path / "cuhk03") in message
+    )
+    assert "cuhk-03.mat" not in message.split("Expected")[0].split("missing")[1]

@@ -1,5 +1,6 @@
 """Market-1501 loader on a fake layout: parsing, relabelling, junk/distractors, errors, warnings."""
 
+import shutil
 import sys
 import types
 import warnings
@@ -126,3 +127,46 @@ def test_synthreid_smoke_end_to_end(tmp_path):
     assert (Path(data.root) / "masks").is_dir()  # present, and not read as a split
     assert data.num_train_pids == 12
     assert {s.pid for s in data.query} <= {s.pid for s in data.gallery}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "Market-1501-v15.09.15",  # the unzipped download
+        "market1501",  # torchreid's old layout: <root>/market1501/bounding_box_train/
+        "market1501/Market-1501-v15.09.15",  # torchreid's layout
+    ],
+)
+def test_every_accepted_root(tmp_path, layout):
+    folder = make_market(tmp_path / layout)
+    roots = [tmp_path, folder, *(p for p in folder.parents if tmp_path in p.parents)]
+    for root in roots:  # torchreid's data root, the folder itself, any folder in between
+        data = load_quiet(root)
+        assert data.root == str(folder), root
+        assert data.statistics()["images"].tolist() == [9, 4, 8]
+
+
+def test_missing_query_says_query_is_missing(tmp_path):
+    folder = make_market(tmp_path / "market1501" / "Market-1501-v15.09.15")
+    shutil.rmtree(folder / "query")
+    for root in (tmp_path, folder):
+        with pytest.raises(DatasetNotFoundError) as info:
+            load_quiet(root)
+        message = str(info.value)
+        assert f"{folder}: query/ is missing" in message
+        assert "bounding_box_train/ and bounding_box_test/ are there" in message
+
+
+def test_empty_gallery_names_bounding_box_test(tmp_path):
+    root = make_market(tmp_path)
+    for path in (root / "bounding_box_test").glob("*.jpg"):
+        path.unlink()
+    with pytest.raises(
+        DatasetFormatError, match=r"gallery split \(.*/bounding_box_test/\) is empty"
+    ):
+        load_quiet(root)
+
+
+def test_not_found_lists_the_torchreid_layout(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="market1501/Market-1501-v15.09.15"):
+        load_quiet(tmp_path)

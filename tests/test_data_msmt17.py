@@ -66,3 +66,33 @@ def test_msmt17_empty_split(tmp_path):
     (tmp_path / "MSMT17_V1" / "list_gallery.txt").write_text("\n")
     with pytest.raises(DatasetFormatError, match="gallery split"):
         load_quiet(tmp_path)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("torchreid", [True, False], ids=["torchreid-root", "parent"])
+def test_msmt17_every_accepted_root(tmp_path, version, torchreid):
+    parent = tmp_path / "msmt17" if torchreid else tmp_path
+    make_msmt17(parent, version)
+    folder = parent / ("MSMT17_V1" if version == "v1" else "MSMT17_V2")
+    for root in (tmp_path, parent, folder):  # torchreid's data root, msmt17/, MSMT17_V1/ itself
+        data = load_quiet(root)
+        assert data.root == str(folder), root
+        assert data.statistics()["images"].tolist() == [6 + 3, 2, 4]
+    assert load_quiet(tmp_path, version=version).root == str(folder)
+
+
+def test_msmt17_missing_image_folder_is_named(tmp_path):
+    make_msmt17(tmp_path / "msmt17")
+    folder = tmp_path / "msmt17" / "MSMT17_V1"
+    (folder / "test").rename(folder / "test_images")
+    with pytest.raises(
+        DatasetNotFoundError, match=rf"{folder}: test/ is missing \(train/ is there\)"
+    ):
+        load_quiet(tmp_path)
+
+
+def test_msmt17_empty_gallery_names_its_list(tmp_path):
+    make_msmt17(tmp_path)
+    (tmp_path / "MSMT17_V1" / "list_gallery.txt").write_text("")
+    with pytest.raises(DatasetFormatError, match=r"gallery split \(.*list_gallery.txt\) is empty"):
+        load_quiet(tmp_path)

@@ -255,3 +255,35 @@ def test_wrong_input_size_points_at_height_and_width(official_sd):
     message = str(info.value)
     assert "shape mismatches" in message and "N = 128 positions" in message
     assert "height=128, width=64" in message
+
+
+def test_hint_about_the_input_size_only_for_a_size_mismatch(official_sd):
+    sd = dict(official_sd)
+    del sd["backbone.rga_att2.W_spatial.4.weight"]
+    sd["backbone.layer1.0.bn1.weight"] = torch.ones(3)
+    with pytest.raises(ValueError) as info:
+        from_official(sd, height=H, width=W)
+    message = str(info.value)
+    assert "backbone.rga_att2.W_spatial.4.weight" in message
+    assert "backbone.layer1.0.bn1.weight: expected (64,), got (3,)" in message
+    assert "height=" not in message and "N = " not in message
+
+
+def test_non_tensor_values_and_non_mappings_are_named(official_sd):
+    sd = dict(official_sd)
+    sd["cls.weight"] = sd["cls.weight"].numpy()
+    sd["backbone.conv1.weight"] = sd["backbone.conv1.weight"].tolist()
+    with pytest.raises(TypeError) as info:
+        from_official(sd, height=H, width=W)
+    message = str(info.value)
+    assert message.startswith("state_dict values must be tensors; 2 are not:")
+    assert "'backbone.conv1.weight' (list)" in message and "'cls.weight' (ndarray)" in message
+    assert "torch.from_numpy" in message
+    with pytest.raises(TypeError, match=r"pass checkpoint\['model'\]"):
+        from_official({"model": official_sd, "epoch": 600}, height=H, width=W)
+    with pytest.raises(TypeError, match=r"got str: load the official checkpoint first, torch.load"):
+        from_official("checkpoint.pth.tar", height=H, width=W)
+    with pytest.raises(TypeError, match=r"got the module Linear: pass model.state_dict\(\)"):
+        from_official(torch.nn.Linear(2, 2), height=H, width=W)
+    with pytest.raises(TypeError, match="keys must be strings"):
+        from_official({0: torch.zeros(1)}, height=H, width=W)

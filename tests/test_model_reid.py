@@ -181,3 +181,51 @@ def test_offline_imagenet_download_gives_a_clear_error(monkeypatch):
     assert torch.hub.get_dir() in message
     with pytest.raises(ValueError, match="no ImageNet weights"):
         ReIDNet(3, arch="resnet18-w0.5", kind=None, weights="imagenet")
+
+
+@pytest.mark.parametrize(
+    "positions, problem",
+    [
+        ((1, 1), "stage 1 given more than once"),
+        ((2, 3, 3, 2), "stage 2 and 3 given more than once"),
+        ((0, 5), "0 and 5 are not stages"),
+        ((True,), "True is not a stage"),
+        ((1.0,), "1.0 is not a stage"),
+        (3, "got int, not a tuple"),
+        ("12", "got str, not a tuple"),
+    ],
+    ids=str,
+)
+def test_bad_positions_are_refused_like_run_config(positions, problem):
+    for kind in ("rga-sc", None):  # checked for the baseline too, as RunConfig does
+        with pytest.raises(ValueError) as info:
+            ReIDNet(3, arch="resnet18", kind=kind, positions=positions)
+        message = str(info.value)
+        assert message.startswith(f"positions={positions!r}: {problem}")
+        assert "distinct stage numbers 1-4" in message and "positions=(1, 2, 3, 4)" in message
+
+
+def test_positions_in_any_order_or_container_give_the_same_model():
+    for positions in ([3, 1], (3, 1), range(1, 4, 2)):
+        model = ReIDNet(3, arch="resnet18", positions=positions, height=H, width=W)
+        assert model.positions == (1, 3) and sorted(model.attention_modules) == [1, 3]
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+def test_integer_images_name_the_conversion(dtype):
+    model = ReIDNet(3, arch="resnet18", kind="cbam", positions=(2,), height=H, width=W).eval()
+    images = torch.zeros(2, 3, H, W, dtype=dtype)
+    for call in (model, model.forward_features, model.attention_maps):
+        with pytest.raises(TypeError) as info:
+            call(images)
+        message = str(info.value)
+        assert message.startswith("images must be a float tensor normalised like rga.data.build_")
+        assert f"got {dtype}" in message and "images.float() / 255" in message
+
+
+def test_non_tensor_images_are_named():
+    model = ReIDNet(3, arch="resnet18", kind=None).eval()
+    with pytest.raises(TypeError, match=r"images must be a torch.Tensor .*got ndarray"):
+        model(torch.zeros(1, 3, H, W).numpy())
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\), got \(3, 64, 32\)"):
+        model(torch.zeros(3, H, W))

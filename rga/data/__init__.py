@@ -1,4 +1,5 @@
-"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), the P x K sampler, the transforms.
+"""Re-id datasets (Market-1501, CUHK03-NP, MSMT17, SynthReID), their fingerprints and image
+verification, the P x K sampler, the transforms.
 
 Names are imported on first use, so importing `rga.data` does not load torch.
 
@@ -15,6 +16,10 @@ _EXPORTS = {
     "ImageDataset": "rga.data.dataset",
     "ReIDDataset": "rga.data.dataset",
     "Sample": "rga.data.dataset",
+    "dataset_fingerprint": "rga.data.fingerprint",
+    "dataset_summary": "rga.data.fingerprint",
+    "format_summary": "rga.data.fingerprint",
+    "summary_changes": "rga.data.fingerprint",
     "LOADERS": "rga.data.registry",
     "load_dataset": "rga.data.registry",
     "RandomIdentitySampler": "rga.data.sampler",
@@ -23,6 +28,8 @@ _EXPORTS = {
     "Random2DTranslation": "rga.data.transforms",
     "RandomErasing": "rga.data.transforms",
     "build_transforms": "rga.data.transforms",
+    "check_image": "rga.data.verify",
+    "verify_images": "rga.data.verify",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,7 +22,13 @@ import numpy as np
 from PIL import Image
 
 from rga.data.dataset import DatasetFormatError, DatasetNotFoundError, ReIDDataset
-from rga.data.market1501 import SPLIT_FOLDERS, has_market_layout, read_market_layout
+from rga.data.market1501 import (
+    SPLIT_FOLDERS,
+    check_split_folders,
+    has_any_split_folder,
+    has_market_layout,
+    read_market_layout,
+)
 
 VARIANTS = ("labeled", "detected")
 CUHK03_PUBLISHED = {
@@ -34,6 +40,7 @@ MAT_NAME = "cuhk-03.mat"
 RELEASE_FOLDER = "cuhk03_release"
 SPLIT_MAT_NAME = "cuhk03_new_protocol_config_{variant}.mat"
 CONVERTED_FOLDER = "converted"
+TORCHREID_FOLDER = "cuhk03"  # torchreid's dataset_dir under its data root
 # filelist names of the split files: pair (1-5), person in the pair, view (1-2), image (1-10).
 RELEASE_NAME = re.compile(r"^(\d)_(\d{3})_(\d)_(\d{2})\.png$")
 CUHK03_SOURCE = (
@@ -48,44 +55,83 @@ CUHK03_SOURCE = (
 def load_cuhk03(root: str | Path, variant: str = "labeled", verbose: bool = True) -> ReIDDataset:
     """CUHK03 new protocol, ``variant`` "labeled" or "detected".
 
-    ``root`` holds ``cuhk03-np/`` (or is that folder), or holds ``cuhk03_release/cuhk-03.mat`` and
-    the split .mat files (next to it or inside ``cuhk03_release/``).
+    ``root`` is the CUHK03 folder or torchreid's data root holding it as ``cuhk03/``. The CUHK03
+    folder holds ``cuhk03-np/`` (or is that folder), or holds ``cuhk03_release/cuhk-03.mat`` and
+    the split .mat files (next to ``cuhk03_release/``, as torchreid keeps them, or inside it);
+    the .mat release is converted once into ``<CUHK03 folder>/converted/{variant}/``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown CUHK03 variant {variant!r}; valid: {', '.join(VARIANTS)}")
     root = Path(root).expanduser()
     folder = find_cuhk03_folder(root, variant)
     if folder is None:
-        mat_path, split_path = find_release_files(root, variant)
-        folder = root / CONVERTED_FOLDER / variant
+        base, mat_path, split_path = find_release_files(root, variant)
+        folder = base / CONVERTED_FOLDER / variant
         convert_release(mat_path, split_path, variant, folder, verbose=verbose)
     return read_market_layout(
         folder, f"cuhk03-{variant}", CUHK03_PUBLISHED[variant], verbose=verbose
     )
 
 
+def cuhk03_bases(root: Path) -> tuple[Path, Path]:
+    """The folders that may be the CUHK03 folder: ``root`` and torchreid's ``root/cuhk03/``."""
+    return root, root / TORCHREID_FOLDER
+
+
 def find_cuhk03_folder(root: Path, variant: str) -> Path | None:
-    """The folder with the Market-1501 layout for ``variant`` (a release or a conversion), if any."""
-    parents = (root, *(root / n for n in NP_FOLDER_NAMES), root / CONVERTED_FOLDER)
+    """The folder with the Market-1501 layout for ``variant`` (a release or a conversion), if any.
+
+    A ``variant`` folder holding only some split folders raises an error naming the missing
+    ones, unless the .mat release is there to convert instead.
+    """
+    parents = [
+        parent
+        for base in cuhk03_bases(root)
+        for parent in (base, *(base / n for n in NP_FOLDER_NAMES), base / CONVERTED_FOLDER)
+    ]
     for parent in parents:
         if has_market_layout(parent / variant):
             return parent / variant
+    partial = [p / variant for p in parents if has_any_split_folder(p / variant)]
+    if partial and not _release_files(root, variant):
+        check_split_folders(partial[0], f"CUHK03-NP {variant}")
     return None
 
 
-def find_release_files(root: Path, variant: str) -> tuple[Path, Path]:
-    """Paths of ``cuhk-03.mat`` and of the new-protocol split of ``variant``."""
+def _release_files(root: Path, variant: str) -> tuple[Path, Path, Path] | None:
+    """(CUHK03 folder, ``cuhk-03.mat``, split .mat of ``variant``) when both are found."""
     split_name = SPLIT_MAT_NAME.format(variant=variant)
-    mats = [p for p in (root / RELEASE_FOLDER / MAT_NAME, root / MAT_NAME) if p.is_file()]
-    splits = [p for p in (root / split_name, root / RELEASE_FOLDER / split_name) if p.is_file()]
-    if mats and splits:
-        return mats[0], splits[0]
-    missing = [] if mats else [f"{RELEASE_FOLDER}/{MAT_NAME}"]
-    missing += [] if splits else [split_name]
+    for base in cuhk03_bases(root):
+        mats = [p for p in (base / RELEASE_FOLDER / MAT_NAME, base / MAT_NAME) if p.is_file()]
+        splits = [p for p in (base / split_name, base / RELEASE_FOLDER / split_name) if p.is_file()]
+        if mats and splits:
+            return base, mats[0], splits[0]
+    return None
+
+
+def find_release_files(root: Path, variant: str) -> tuple[Path, Path, Path]:
+    """The CUHK03 folder (``root`` or ``root/cuhk03/``), the paths of ``cuhk-03.mat`` and of the
+    new-protocol split of ``variant``; an error naming what is missing when not found."""
+    found = _release_files(root, variant)
+    if found is not None:
+        return found
+    split_name = SPLIT_MAT_NAME.format(variant=variant)
+
+    def has(base: Path, name: str) -> bool:
+        return (base / RELEASE_FOLDER / name).is_file() or (base / name).is_file()
+
+    # the folder with a part of the release, to say what it lacks (root when there is none)
+    base = next(
+        (b for b in cuhk03_bases(root) if (b / RELEASE_FOLDER).is_dir() or has(b, split_name)),
+        root,
+    )
+    missing = [] if has(base, MAT_NAME) else [f"{RELEASE_FOLDER}/{MAT_NAME}"]
+    missing += [] if has(base, split_name) else [split_name]
     raise DatasetNotFoundError(
-        f"no CUHK03 ({variant}) found at {root} (missing {', '.join(missing)}). Expected either "
-        f"{root}/cuhk03-np/{variant}/{{bounding_box_train,query,bounding_box_test}}/ (CUHK03-NP), "
-        f"or {root}/{RELEASE_FOLDER}/{MAT_NAME} with {root}/{split_name}. {CUHK03_SOURCE}."
+        f"no CUHK03 ({variant}) found at {root} (missing {', '.join(missing)} in {base}). Expected "
+        f"either {root}/cuhk03-np/{variant}/{{bounding_box_train,query,bounding_box_test}}/ "
+        f"(CUHK03-NP), or {root}/{RELEASE_FOLDER}/{MAT_NAME} with {root}/{split_name}; the same "
+        f"inside {root}/{TORCHREID_FOLDER}/ (torchreid's layout) is accepted too. {CUHK03_SOURCE}."
     )
 
 

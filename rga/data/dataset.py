@@ -8,7 +8,7 @@ lists of :class:`Sample` (train, query, gallery). :class:`ImageDataset` turns on
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -101,13 +101,20 @@ class ReIDDataset:
         return f"ReIDDataset(name={self.name!r}, root={self.root!r})\n{self.statistics()}"
 
 
-def report(dataset: ReIDDataset, verbose: bool = True) -> ReIDDataset:
-    """Print the statistics table (when verbose) and warn when counts differ from the published ones."""
+def report(
+    dataset: ReIDDataset, verbose: bool = True, sources: Mapping[str, str] | None = None
+) -> ReIDDataset:
+    """Print the statistics table (when verbose) and warn when counts differ from the published ones.
+
+    An empty split raises :class:`DatasetFormatError` naming where it was read from,
+    ``sources[split]`` (e.g. ``".../bounding_box_test/"``), or the dataset root without it.
+    """
     for name in SPLITS:
         if not dataset.split(name):
+            where = (sources or {}).get(name, f"under {dataset.root}")
             raise DatasetFormatError(
-                f"{dataset.name}: the {name} split under {dataset.root} is empty; "
-                "check that the download is complete and the folders hold images"
+                f"{dataset.name}: the {name} split ({where}) is empty; check that the download "
+                "is complete and that it holds images"
             )
     if verbose:
         print(f"=> {dataset.name} loaded from {dataset.root}")
@@ -138,7 +145,8 @@ def read_image(path: str) -> Image.Image:
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise CorruptImageError(
             f"cannot read image {path}: {err}; re-download the file, or build the "
-            "ImageDataset with skip_corrupt=True to leave such files out"
+            "ImageDataset with skip_corrupt=True to leave such files out "
+            "(rga.data.verify_images names every such file of a dataset at once)"
         ) from err
 
 

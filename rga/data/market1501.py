@@ -29,6 +29,7 @@ JUNK_PID, DISTRACTOR_PID = -1, 0
 # Counts after junk removal, (ids, images): Zheng et al. 2015 and every re-id toolbox since.
 MARKET1501_PUBLISHED = {"train": (751, 12936), "query": (750, 3368), "gallery": (751, 15913)}
 MARKET1501_FOLDER_NAMES = ("Market-1501-v15.09.15", "Market-1501", "market1501")
+TORCHREID_FOLDER = "market1501"  # torchreid's dataset_dir under its data root
 MARKET1501_SOURCE = (
     "Market-1501 is distributed by Liang Zheng "
     "(https://zheng-lab.cecs.anu.edu.au/Project/project_reid.html, formerly "
@@ -71,6 +72,25 @@ def has_market_layout(folder: Path) -> bool:
     return all((folder / sub).is_dir() for sub in SPLIT_FOLDERS.values())
 
 
+def has_any_split_folder(folder: Path) -> bool:
+    return any((folder / sub).is_dir() for sub in SPLIT_FOLDERS.values())
+
+
+def check_split_folders(folder: Path, name: str) -> None:
+    """Raise :class:`DatasetNotFoundError` naming each split folder missing from ``folder``."""
+    missing = [f"{sub}/" for sub in SPLIT_FOLDERS.values() if not (folder / sub).is_dir()]
+    if not missing:
+        return
+    present = [f"{sub}/" for sub in SPLIT_FOLDERS.values() if (folder / sub).is_dir()]
+    there = f" ({' and '.join(present)} {'is' if len(present) == 1 else 'are'} there)"
+    raise DatasetNotFoundError(
+        f"{folder}: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+        f"{there if present else ''}; a {name} folder holds "
+        + ", ".join(f"{sub}/ ({split})" for split, sub in SPLIT_FOLDERS.items())
+        + "; re-extract the download, or rename the folder that holds those images"
+    )
+
+
 def read_market_layout(
     folder: Path,
     name: str,
@@ -79,12 +99,7 @@ def read_market_layout(
 ) -> ReIDDataset:
     """Read a folder holding ``bounding_box_train/``, ``query/``, ``bounding_box_test/``."""
     folder = Path(folder)
-    missing = [sub for sub in SPLIT_FOLDERS.values() if not (folder / sub).is_dir()]
-    if missing:
-        raise DatasetNotFoundError(
-            f"{folder} lacks {', '.join(missing)}; a {name} folder holds "
-            + ", ".join(f"{sub}/" for sub in SPLIT_FOLDERS.values())
-        )
+    check_split_folders(folder, name)
     dataset = ReIDDataset(
         name=name,
         root=str(folder),
@@ -93,17 +108,37 @@ def read_market_layout(
         gallery=read_split_folder(folder / SPLIT_FOLDERS["gallery"], keep_distractors=True),
         published=published,
     )
-    return report(dataset, verbose=verbose)
+    sources = {split: f"{folder / sub}/" for split, sub in SPLIT_FOLDERS.items()}
+    return report(dataset, verbose=verbose, sources=sources)
+
+
+def market_candidates(root: Path) -> list[Path]:
+    """Folders that may hold the split folders, in the order tried: ``root``, then its children
+    with a download name, then the same inside ``root/market1501/`` (torchreid's root layout:
+    ``<root>/market1501/Market-1501-v15.09.15/`` or ``<root>/market1501/`` itself)."""
+    folders = []
+    for base in (root, root / TORCHREID_FOLDER):
+        folders += [base, *(base / n for n in MARKET1501_FOLDER_NAMES)]
+    return list(dict.fromkeys(folders))
 
 
 def find_market_root(root: Path) -> Path:
-    """``root`` itself or a child with a common download name, whichever has the layout."""
-    for candidate in (root, *(root / n for n in MARKET1501_FOLDER_NAMES)):
+    """The first candidate folder with the three split folders.
+
+    Without one, a candidate holding some split folders raises an error naming the missing ones;
+    with none at all the error lists the accepted layouts.
+    """
+    candidates = market_candidates(root)
+    for candidate in candidates:
         if has_market_layout(candidate):
             return candidate
+    for candidate in candidates:
+        if has_any_split_folder(candidate):
+            check_split_folders(candidate, "Market-1501")
     raise DatasetNotFoundError(
         f"no Market-1501 found at {root}: expected {root}/bounding_box_train/, query/ and "
-        f"bounding_box_test/, or the same inside {root}/Market-1501-v15.09.15/. "
+        f"bounding_box_test/, or the same inside {root}/Market-1501-v15.09.15/, or torchreid's "
+        f"layout {root}/market1501/Market-1501-v15.09.15/ (or {root}/market1501/). "
         f"{MARKET1501_SOURCE}."
     )
 
@@ -111,8 +146,9 @@ def find_market_root(root: Path) -> Path:
 def load_market1501(root: str | Path, verbose: bool = True) -> ReIDDataset:
     """Market-1501: 751 train ids (12,936 images), 750 query ids (3,368), 15,913 gallery images.
 
-    ``root`` is the folder holding the three split folders or its parent holding
-    ``Market-1501-v15.09.15/``.
+    ``root`` is the folder holding the three split folders, its parent holding
+    ``Market-1501-v15.09.15/``, or torchreid's data root holding ``market1501/`` (which holds the
+    split folders or ``Market-1501-v15.09.15/``).
     """
     folder = find_market_root(Path(root).expanduser())
     return read_market_layout(folder, "market1501", MARKET1501_PUBLISHED, verbose=verbose)

@@ -31,6 +31,7 @@ LISTS = {
     "query": ("list_query.txt",),
     "gallery": ("list_gallery.txt",),
 }
+TORCHREID_FOLDERS = ("msmt17", "MSMT17")  # torchreid's dataset_dir under its data root
 MSMT17_PUBLISHED = {"train": (1041, 32621), "query": (3060, 11659), "gallery": (3060, 82161)}
 MSMT17_SOURCE = (
     "MSMT17 is released on request by its authors at Peking University "
@@ -67,27 +68,52 @@ def read_list(list_path: Path, image_dir: Path) -> list[Sample]:
     return samples
 
 
+def msmt17_candidates(root: Path, folder_name: str) -> list[Path]:
+    """Folders that may be the version folder ``folder_name``, in the order tried: inside
+    ``root``, inside torchreid's ``root/msmt17/``, ``root`` itself."""
+    return [root / folder_name, *(root / t / folder_name for t in TORCHREID_FOLDERS), root]
+
+
 def find_msmt17_folder(root: Path, version: str | None) -> tuple[Path, str]:
-    """The version folder (``MSMT17_V1`` / ``MSMT17_V2``) under ``root``, or ``root`` itself."""
+    """The version folder (``MSMT17_V1`` / ``MSMT17_V2``) under ``root``, or ``root`` itself.
+
+    Without one, a candidate holding only one of the two image folders raises an error naming
+    the missing one; with none at all the error lists the accepted layouts.
+    """
     versions = [version] if version is not None else list(VERSIONS)
     for v in versions:
         folder_name, train_dir, test_dir = VERSIONS[v]
-        for folder in (root / folder_name, root):
+        for folder in msmt17_candidates(root, folder_name):
             if (folder / train_dir).is_dir() and (folder / test_dir).is_dir():
                 return folder, v
+    for v in versions:
+        folder_name, train_dir, test_dir = VERSIONS[v]
+        for folder in msmt17_candidates(root, folder_name):
+            present = [d for d in (train_dir, test_dir) if (folder / d).is_dir()]
+            if present:
+                missing = test_dir if present == [train_dir] else train_dir
+                raise DatasetNotFoundError(
+                    f"{folder}: {missing}/ is missing ({present[0]}/ is there); MSMT17 "
+                    f"{v.upper()} holds {train_dir}/ (train images), {test_dir}/ (query and "
+                    "gallery images) and the four list_*.txt files; re-extract the download. "
+                    f"{MSMT17_SOURCE}."
+                )
     expected = " or ".join(
         f"{root}/{VERSIONS[v][0]}/{{{VERSIONS[v][1]},{VERSIONS[v][2]}}}/" for v in versions
     )
     raise DatasetNotFoundError(
         f"no MSMT17 found at {root}: expected {expected} with list_train.txt, list_val.txt, "
-        f"list_query.txt and list_gallery.txt beside them. {MSMT17_SOURCE}."
+        f"list_query.txt and list_gallery.txt beside them (or the same inside {root}/msmt17/, "
+        f"torchreid's layout, or {root} being the version folder itself). {MSMT17_SOURCE}."
     )
 
 
 def load_msmt17(root: str | Path, version: str | None = None, verbose: bool = True) -> ReIDDataset:
     """MSMT17: 1,041 train ids (32,621 images with val), 3,060 test ids (11,659 query images).
 
-    ``version`` "v1", "v2" or None (V1 if present, else V2). ``root`` holds ``MSMT17_V1/`` or is it.
+    ``version`` "v1", "v2" or None (V1 if present, else V2). ``root`` is the version folder
+    (``MSMT17_V1/``, ``MSMT17_V2/``), its parent, or torchreid's data root holding
+    ``msmt17/MSMT17_V1/`` (or ``_V2``).
     """
     if version is not None and version.lower() not in VERSIONS:
         raise ValueError(f"unknown MSMT17 version {version!r}; valid: {', '.join(VERSIONS)}, None")
@@ -120,4 +146,5 @@ def load_msmt17(root: str | Path, version: str | None = None, verbose: bool = Tr
         gallery=splits["gallery"],
         published=MSMT17_PUBLISHED,
     )
-    return report(dataset, verbose=verbose)
+    sources = {split: " + ".join(str(folder / n) for n in names) for split, names in LISTS.items()}
+    return report(dataset, verbose=verbose, sources=sources)

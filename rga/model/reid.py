@@ -9,6 +9,8 @@ runs with ``--dropout 0``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from numbers import Integral
 from typing import NamedTuple
 
 from torch import Tensor, nn
@@ -23,7 +25,7 @@ from rga.model.backbone import (
 from rga.model.cbam import CBAM
 from rga.model.rga import RELATIONS, AttentionMaps, RGAModule
 
-__all__ = ["KINDS", "ReIDNet", "ReIDOutput", "build_attention"]
+__all__ = ["KINDS", "ReIDNet", "ReIDOutput", "build_attention", "check_positions"]
 
 # Attention kinds: RGAModule switches, or "cbam". RGA-SC is the paper's final model.
 KINDS: dict[str, dict[str, bool] | None] = {
@@ -72,6 +74,32 @@ def build_attention(
     )
 
 
+def check_positions(positions) -> tuple[int, ...]:
+    """``positions`` as a tuple of ints, or a ValueError naming the problem (as ``RunConfig``)."""
+    if isinstance(positions, (str, bytes)) or not isinstance(positions, Iterable):
+        problem = f"got {type(positions).__name__}, not a tuple of stage numbers"
+    else:
+        positions = tuple(positions)
+        not_stages = [
+            p
+            for p in positions
+            if not isinstance(p, Integral) or isinstance(p, bool) or int(p) not in STAGE_NAMES
+        ]
+        repeated = sorted({p for p in positions if positions.count(p) > 1})
+        if not_stages:
+            listed = " and ".join(map(repr, not_stages))
+            problem = f"{listed} {'is not a stage' if len(not_stages) == 1 else 'are not stages'}"
+        elif repeated:
+            problem = f"stage {' and '.join(map(str, repeated))} given more than once"
+        else:
+            return tuple(int(p) for p in positions)
+    raise ValueError(
+        f"positions={positions!r}: {problem}; positions takes distinct stage numbers 1-4 "
+        "(1 = after layer1/conv2_x, ..., 4 = after layer4/conv5_x), e.g. positions=(1, 2, 3, 4), "
+        "or () for the baseline"
+    )
+
+
 class ReIDNet(nn.Module):
     """ResNet + attention modules + BNNeck for person re-id.
 
@@ -80,7 +108,7 @@ class ReIDNet(nn.Module):
         arch: a key of ``rga.model.backbone.ARCHS`` ("resnet18", "resnet34", "resnet50", narrow
             "resnet18-w0.5" / "resnet18-w0.25"). D follows the trunk (2048 for resnet50).
         kind: a key of ``KINDS`` or None (baseline).
-        positions: stages (1-4) followed by an attention module; () is the baseline.
+        positions: distinct stages (1-4) followed by an attention module; () is the baseline.
         height, width: the input size; RGA modules are built for the matching feature maps.
         relation: "factorised" (default) or "materialised" RGA relation path (same parameters).
         weights: None, "imagenet" or the path of a torchvision ResNet state dict (trunk only).
@@ -112,11 +140,9 @@ class ReIDNet(nn.Module):
             raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
         if relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
-        bad = [p for p in positions if p not in STAGE_NAMES]
-        if bad:
-            raise ValueError(f"positions must be stage numbers 1-4, got {tuple(positions)}")
+        positions = check_positions(positions)
         self.num_classes, self.arch, self.kind = num_classes, arch, kind
-        self.positions = () if kind is None else tuple(sorted(set(positions)))
+        self.positions = () if kind is None else tuple(sorted(positions))
         self.height, self.width, self.last_stride = height, width, last_stride
         self.relation = relation
 
@@ -150,7 +176,6 @@ class ReIDNet(nn.Module):
         return {int(name.removeprefix("att")): m for name, m in self.attention.items()}
 
     def forward(self, x: Tensor) -> ReIDOutput:
-        self._check_input(x)
         z = self.forward_features(x).mean((2, 3))  # GAP: (B, D, h, w) -> (B, D)
         z_hat = self.feat_bn(z)
         logits = self.classifier(z_hat) if self.training else None
@@ -158,6 +183,7 @@ class ReIDNet(nn.Module):
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, 3, H, W) -> the last feature map (B, D, h, w), attention applied."""
+        self._check_input(x)
         return self._run(x, None)
 
     def attention_maps(self, x: Tensor) -> dict[int, AttentionMaps]:
@@ -181,6 +207,17 @@ class ReIDNet(nn.Module):
         return x
 
     def _check_input(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"images must be a torch.Tensor (B, 3, H, W); got {type(x).__name__}: batch "
+                "them with rga.data.ImageDataset and a DataLoader, or convert with torch.as_tensor"
+            )
+        if not x.is_floating_point():
+            raise TypeError(
+                "images must be a float tensor normalised like rga.data.build_transforms makes; "
+                f"got {x.dtype}: convert with images.float() / 255 and normalise with "
+                "rga.data.IMAGENET_MEAN and IMAGENET_STD"
+            )
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"ReIDNet expects images (B, 3, H, W), got {tuple(x.shape)}")
         size_tied = any(isinstance(m, RGAModule) for m in self.attention.values())
