@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from rga.engine.config import RunConfig, make_config, run_id
+from rga.study.regime import grid_models
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
 ALL_STAGES = (1, 2, 3, 4)
@@ -35,17 +36,59 @@ EXPERIMENTS: dict[str, tuple[dict, ...]] = {
         {"kind": "rga-sc", "positions": (4,)},
         {"kind": "rga-sc", "positions": ALL_STAGES},
     ),
-    # Supplementary Figure 1 (CBAM, RGA-SC w/o Rel., RGA-SC) and the main paper's
-    # spatial-versus-channel ablation (RGA-S, RGA-C, RGA-SC), all at the four positions.
+    # The main paper's Table 1 (RGA's own ablation) and supplementary Figure 1 (CBAM, RGA-SC
+    # w/o Rel.), all at the four positions.
     "attention_variants": (
         BASELINE,
-        {"kind": "cbam", "positions": ALL_STAGES},
-        {"kind": "rga-sc-norel", "positions": ALL_STAGES},
-        {"kind": "rga-s", "positions": ALL_STAGES},
-        {"kind": "rga-c", "positions": ALL_STAGES},
-        {"kind": "rga-sc", "positions": ALL_STAGES},
+        *(
+            {"kind": kind, "positions": ALL_STAGES}
+            for kind in (
+                "rga-s-norel",
+                "rga-s-noori",
+                "rga-s",
+                "rga-c-norel",
+                "rga-c-noori",
+                "rga-c",
+                "rga-sc-parallel",
+                "rga-cs",
+                "rga-sc",
+                "rga-sc-norel",
+                "cbam",
+            )
+        ),
     ),
+    # The main paper's Table 2: other attention designs on the same baseline, beside RGA.
+    "attention_designs": (
+        BASELINE,
+        *(
+            {"kind": kind, "positions": ALL_STAGES}
+            for kind in ("cbam-s", "cbam-c", "cbam", "se", "nonlocal", "rga-s", "rga-c", "rga-sc")
+        ),
+    ),
+    # The main paper's Table 4: the embedding functions of the relation in RGA-SC.
+    "embedding_functions": tuple(
+        {"kind": "rga-sc", "positions": ALL_STAGES, "rga_embedding": embedding}
+        for embedding in ("none", "symmetric", "asymmetric")
+    ),
+    # The first study's regime kept as a finding: from scratch, the `cpu` profile.
+    "from_scratch": (
+        BASELINE,
+        {"kind": "rga-sc", "positions": ALL_STAGES},
+        {"kind": "cbam", "positions": ALL_STAGES},
+    ),
+    # The schedule grid of rga.study.regime: the baseline and RGA-SC x4 under each schedule.
+    "regime": grid_models(),
 }
+# Settings the study runs with five seeds (the others with three): the baseline and the three
+# attention models every claim leans on.
+FIVE_SEEDS = (
+    BASELINE,
+    {"kind": "rga-sc", "positions": ALL_STAGES},
+    {"kind": "rga-sc-norel", "positions": ALL_STAGES},
+    {"kind": "cbam", "positions": ALL_STAGES},
+)
+STUDY_SEEDS = (0, 1, 2)
+EXTRA_SEEDS = (3, 4)
 # Fields an experiment sets per model; a notebook override of them would change the ablation.
 _OWNED_FIELDS = {"experiment", "kind", "positions", "seed"}
 PANEL_SAVED = 8  # images whose maps are stored for the book's figures
@@ -57,28 +100,41 @@ def experiment_configs(
 ) -> list[RunConfig]:
     """The validated configs of every (model, seed) of `experiment`, seeds outermost.
 
-    `seeds`: an int, a sequence, or text like "0,1,2". `fields` are RunConfig fields; those
+    `seeds`: an int, a sequence, text like "0,1,2", or "study": seeds `STUDY_SEEDS` for every
+    model and `EXTRA_SEEDS` too for the `FIVE_SEEDS` models. `fields` are RunConfig fields; those
     set to None keep the profile's value (so a notebook's parameters can default to None).
     `overrides`: more fields as a dict or JSON text, e.g. '{"epochs": 120}'.
     """
     if experiment not in EXPERIMENTS:
         raise KeyError(f"unknown experiment {experiment!r}; choose one of {sorted(EXPERIMENTS)}")
-    fields = {k: v for k, v in fields.items() if v is not None}
-    if isinstance(overrides, str):
-        overrides = json.loads(overrides or "{}")
-    fields.update(overrides or {})
-    owned = sorted(_OWNED_FIELDS & set(fields))
+    fields = notebook_fields(overrides, **fields)
+    models = EXPERIMENTS[experiment]
+    owned = sorted((_OWNED_FIELDS | {name for model in models for name in model}) & set(fields))
     if owned:
         raise ValueError(
             f"{owned} are set by the experiment {experiment!r} itself; "
             "pass seeds=... for seeds, and change the model list in rga.study.experiments.EXPERIMENTS"
         )
-    fields = _resolve_data_root(fields)
+    if seeds == "study":
+        pairs = [(seed, model) for seed in STUDY_SEEDS for model in models]
+        pairs += [(seed, model) for seed in EXTRA_SEEDS for model in models if model in FIVE_SEEDS]
+    else:
+        pairs = [(seed, model) for seed in parse_seeds(seeds) for model in models]
     return [
         make_config(profile, experiment=experiment, seed=seed, **model, **fields)
-        for seed in parse_seeds(seeds)
-        for model in EXPERIMENTS[experiment]
+        for seed, model in pairs
     ]
+
+
+def notebook_fields(overrides=None, **fields) -> dict:
+    """A notebook's parameters as RunConfig fields: those set to None dropped (the profile's value
+    stays), `overrides` (a dict or JSON text) added, a relative data_root taken under the
+    repository."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides or "{}")
+    fields.update(overrides or {})
+    return _resolve_data_root(fields)
 
 
 def parse_seeds(seeds) -> tuple[int, ...]:
