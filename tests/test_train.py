@@ -65,6 +65,10 @@ def test_smoke_run_writes_checkpoint_log_and_results(finished):
         and saved["curve"][1]["lr"] == config.base_lr
     )
     assert all(torch.isfinite(torch.tensor(e["loss"])) for e in saved["curve"])
+    for entry in saved["curve"]:  # per-epoch diagnostics (rga.engine.diagnostics)
+        assert entry["z_norm"] > 0 and 0 < entry["gate.att4.spatial_mean"] < 1
+        assert {f"grad_norm.layer{s}" for s in range(1, 5)} <= set(entry)
+        assert entry["grad_norm.att1"] > 0
     assert saved["dataset_statistics"]["train"]["ids"] == 12
     assert saved["hardware"]["cpu_count"] >= 1 and saved["versions"]["torch"] == torch.__version__
 

@@ -42,6 +42,7 @@ from rga.engine.config import (
     run_id,
 )
 from rga.engine.determinism import determinism
+from rga.engine.diagnostics import GradientNorms, feature_and_gate_statistics, probe_batch
 from rga.engine.evaluate import evaluate, load_trained
 from rga.engine.provenance import hardware_info
 from rga.engine.schedule import lr_at_epoch, schedule_of
@@ -99,6 +100,8 @@ class _Run:
     net: nn.Module  # the model, or its DistributedDataParallel wrapper
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
+    probe: torch.Tensor  # fixed images for the per-epoch diagnostics
+    grad_norms: GradientNorms | None = None  # this epoch's
     start_epoch: int = 0
     curve: list[dict] = field(default_factory=list)
 
@@ -128,6 +131,7 @@ def _set_up(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> _Run:
         net=model,
         optimizer=build_optimizer(config, model),
         scaler=torch.amp.GradScaler(ctx.device.type, enabled=config.amp == "fp16"),
+        probe=probe_batch(dataset.train, config.height, config.width).to(ctx.device),
     )
 
 
@@ -170,6 +174,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
     seed_everything(epoch_seed(config.seed, epoch, ctx.rank))
     run.loader.sampler.set_epoch(epoch)
     run.net.train()
+    run.grad_norms = GradientNorms(run.model)
     totals, images_seen, start = torch.zeros(3, dtype=torch.float64), 0, time.perf_counter()
     bar = tqdm(
         run.loader,
@@ -197,6 +202,8 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
         "triplet": float(totals[2] / steps),
         "images_per_s": images_seen / seconds,
         "seconds": seconds,
+        **feature_and_gate_statistics(run.model, run.probe),
+        **run.grad_norms.means(),
     }
 
 
@@ -222,6 +229,7 @@ def _train_step(run: _Run, images: torch.Tensor, pids: torch.Tensor) -> torch.Te
         return losses
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
+    run.grad_norms.add(scale=run.scaler.get_scale() if run.scaler.is_enabled() else 1.0)
     run.scaler.step(run.optimizer)
     run.scaler.update()
     return losses
