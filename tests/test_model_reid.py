@@ -7,7 +7,15 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from rga.model import ARCHS, CBAM, KINDS, ReIDNet, ReIDOutput, RGAModule, feature_sizes
+from rga.model import (
+    ARCHS,
+    FAMILIES,
+    KINDS,
+    ReIDNet,
+    ReIDOutput,
+    feature_sizes,
+    kind_family,
+)
 
 H, W = 64, 32  # small inputs: stage maps 16x8, 8x4, 4x2, 4x2
 
@@ -18,7 +26,7 @@ def test_every_kind_and_position_set(kind, positions):
     torch.manual_seed(0)
     model = ReIDNet(5, arch="resnet18", kind=kind, positions=positions, height=H, width=W)
     assert sorted(model.attention_modules) == sorted(positions)
-    expected = CBAM if kind == "cbam" else RGAModule
+    expected = FAMILIES[kind_family(kind)]
     assert all(isinstance(m, expected) for m in model.attention_modules.values())
     x = torch.randn(2, 3, H, W, requires_grad=True)
     out = model(x)
@@ -121,7 +129,7 @@ def test_wrong_input_size_names_both_sizes_and_the_fix():
     "kwargs, match",
     [
         ({"arch": "resnet101"}, "valid names: resnet18"),
-        ({"kind": "se"}, "valid kinds: rga-sc"),
+        ({"kind": "fc-s"}, "valid kinds: rga-sc"),
         ({"positions": (0, 5)}, "stage numbers 1-4"),
         ({"relation": "dense"}, "factorised"),
     ],

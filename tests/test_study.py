@@ -26,9 +26,41 @@ def test_plugin_position_is_table2():
 def test_attention_variants_share_baseline_and_rga_sc_with_plugin_position():
     plugin = {run_id(c) for c in study.experiment_configs("plugin_position", "smoke")}
     variants = study.experiment_configs("attention_variants", "smoke")
-    assert [c.kind for c in variants] == [None, "cbam", "rga-sc-norel", "rga-s", "rga-c", "rga-sc"]
+    assert [c.kind for c in variants] == [
+        None,
+        "rga-s-norel",
+        "rga-s-noori",
+        "rga-s",
+        "rga-c-norel",
+        "rga-c-noori",
+        "rga-c",
+        "rga-sc-parallel",
+        "rga-cs",
+        "rga-sc",
+        "rga-sc-norel",
+        "cbam",
+    ]
     shared = plugin & {run_id(c) for c in variants}
     assert len(shared) == 2  # the baseline and RGA-SC at all four positions train once
+
+
+def test_every_study_experiment_builds_and_shares_its_runs():
+    ids = {
+        name: {run_id(c) for c in study.experiment_configs(name, "smoke", seeds="study")}
+        for name in ("plugin_position", "attention_variants", "attention_designs")
+    }
+    embedding = study.experiment_configs("embedding_functions", "smoke")
+    assert [c.rga_embedding for c in embedding] == ["none", "symmetric", "asymmetric"]
+    assert run_id(embedding[-1]) in ids["plugin_position"]  # the default is RGA-SC itself
+    five = [c for c in study.experiment_configs("attention_variants", "smoke", seeds="study")]
+    seeds = {}
+    for c in five:
+        seeds.setdefault((c.kind, c.positions), set()).add(c.seed)
+    assert seeds[(None, ())] == seeds[("rga-sc", (1, 2, 3, 4))] == {0, 1, 2, 3, 4}
+    assert seeds[("rga-sc-norel", (1, 2, 3, 4))] == seeds[("cbam", (1, 2, 3, 4))] == {0, 1, 2, 3, 4}
+    assert seeds[("rga-s", (1, 2, 3, 4))] == {0, 1, 2}
+    with pytest.raises(ValueError, match="set by the experiment"):
+        study.experiment_configs("regime", "smoke", overrides='{"epochs": 3}')
 
 
 def test_seeds_outermost_and_parsed_from_text():

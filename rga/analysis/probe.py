@@ -80,17 +80,18 @@ def _check_images(images: Tensor) -> None:
 
 def _capture_inputs(
     model: nn.Module, images: Tensor, modules: dict[int, nn.Module]
-) -> dict[int, Tensor]:
-    """Run ``model`` on ``images`` (in its current mode and grad mode); each module's input."""
+) -> dict[int, tuple]:
+    """Run ``model`` on ``images`` (in its current mode and grad mode); each module's call
+    arguments: (x,) for a module after a stage, (x, stage) for one inside it (``SEStage``)."""
     _check_images(images)
     if not modules:
         return {}
-    captured: dict[int, Tensor] = {}
+    captured: dict[int, tuple] = {}
     last = max(modules)
 
     def hook_for(stage: int):
         def hook(_module, args):
-            captured[stage] = args[0]
+            captured[stage] = args
             if stage == last:
                 raise _StopForward
 
@@ -142,12 +143,13 @@ def probe(
     Returns:
         {stage: AttentionMaps(spatial, channel)} with numpy float32 arrays in (0, 1):
         spatial (B, h, w) (the module's (B, 1, h, w) squeezed) or None, channel (B, C) or None.
-        A baseline model (no attention) gives {}.
+        A baseline model (no attention) gives {}; a module without gates (non-local) gives
+        AttentionMaps(None, None); SE gives the channel gate of each stage's last block.
     """
     modules = _attention_modules(model, stages)
     with _eval_no_grad(model) as net:
         inputs = _capture_inputs(net, images, modules)
-        maps = {s: modules[s].attention_maps(inputs[s]) for s in modules}
+        maps = {s: modules[s].attention_maps(*inputs[s]) for s in modules}
     return {
         s: AttentionMaps(
             spatial=None if m.spatial is None else _numpy(m.spatial[:, 0]),  # (B,1,h,w)->(B,h,w)
@@ -184,7 +186,7 @@ def relation_maps(
     else:
         index = int(index)
     with _eval_no_grad(model) as net:
-        x = _capture_inputs(net, images, {stage: module})[stage]
+        (x,) = _capture_inputs(net, images, {stage: module})[stage]
         row, col = module.relation_row_col(x, index)
     return _numpy(row), _numpy(col)
 

@@ -67,6 +67,7 @@ def build_model(config: RunConfig, num_classes: int) -> ReIDNet:
         height=config.height,
         width=config.width,
         relation=config.relation,
+        embedding=config.rga_embedding,
         weights=resolve_weights(config.weights),
         last_stride=config.last_stride,
         attention_bn_init=config.attention_bn_init,

@@ -20,8 +20,36 @@ from pathlib import Path
 DATASETS = ("market1501", "cuhk03-labeled", "cuhk03-detected", "msmt17", "synthreid")
 SYNTH_PRESETS = ("smoke", "cpu", "pretrain", "market")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet18-w0.5", "resnet18-w0.25")
-KINDS = ("rga-sc", "rga-s", "rga-c", "rga-sc-norel", "cbam", None)
+KINDS = (
+    "rga-sc",
+    "rga-s",
+    "rga-c",
+    "rga-sc-norel",
+    "rga-s-norel",
+    "rga-c-norel",
+    "rga-s-noori",
+    "rga-c-noori",
+    "rga-sc-parallel",
+    "rga-cs",
+    "cbam",
+    "cbam-s",
+    "cbam-c",
+    "se",
+    "nonlocal",
+    None,
+)
+# The kinds with relations, the ones `rga_embedding` applies to (rga.model.has_relations).
+EMBEDDING_KINDS = (
+    "rga-sc",
+    "rga-s",
+    "rga-c",
+    "rga-s-noori",
+    "rga-c-noori",
+    "rga-sc-parallel",
+    "rga-cs",
+)
 RELATIONS = ("factorised", "materialised")
+RGA_EMBEDDINGS = ("asymmetric", "symmetric", "none")
 ATTENTION_BN_INITS = ("ones", "uniform")
 OPTIMIZERS = ("adam", "sgd")
 EVAL_FEATURES = ("z", "z_hat")
@@ -52,6 +80,11 @@ RUN_ID_EXCLUDED = (
     "deterministic",
 )
 
+# Fields added after results files were committed, with the value every earlier run had. At that
+# value they are left out of the run id, so the ids (and results file names) of earlier runs stay
+# the same; `rga.study.results.load_results` fills them in for files written before they existed.
+ADDED_FIELDS = {"rga_embedding": "asymmetric"}
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -76,6 +109,9 @@ class RunConfig:
     kind: str | None = "rga-sc"
     positions: tuple[int, ...] = (1, 2, 3, 4)
     relation: str = "factorised"
+    # relation embeddings of RGA kinds with relations (main paper Table 4): "asymmetric" (the
+    # official theta != phi), "symmetric" (one shared embedding) or "none" (raw features)
+    rga_embedding: str = "asymmetric"
     weights: str | None = "imagenet"
     last_stride: int = 1
     # "ones": the modern PyTorch BN init (gamma = 1); "uniform": gamma ~ U(0, 1) in the attention
@@ -128,6 +164,7 @@ class RunConfig:
             "arch": ARCHS,
             "kind": KINDS,
             "relation": RELATIONS,
+            "rga_embedding": RGA_EMBEDDINGS,
             "attention_bn_init": ATTENTION_BN_INITS,
             "optimizer": OPTIMIZERS,
             "eval_feature": EVAL_FEATURES,
@@ -140,6 +177,11 @@ class RunConfig:
             value = getattr(self, name)
             if value not in valid:
                 raise ValueError(f"{name}={value!r} is not valid; choose one of {list(valid)}")
+        if self.rga_embedding != "asymmetric" and self.kind not in EMBEDDING_KINDS:
+            raise ValueError(
+                f"rga_embedding={self.rga_embedding!r} applies to kinds with relations "
+                f"{list(EMBEDDING_KINDS)}; kind={self.kind!r} has none: leave it 'asymmetric'"
+            )
         bad = [p for p in self.positions if not 1 <= p <= 4]
         if bad or len(set(self.positions)) != len(self.positions):
             raise ValueError(
@@ -423,18 +465,38 @@ def run_id(config: RunConfig) -> str:
 
     Example: ``synthreid-resnet18-rga-sc-p1234-s0-1a2b3c4d``.
     """
-    values = {k: v for k, v in config.to_dict().items() if k not in RUN_ID_EXCLUDED}
+    values = {
+        k: v
+        for k, v in config.to_dict().items()
+        if k not in RUN_ID_EXCLUDED and not (k in ADDED_FIELDS and v == ADDED_FIELDS[k])
+    }
     digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
     kind = config.kind or "baseline"
     positions = f"-p{''.join(map(str, config.positions))}" if config.positions else ""
     return f"{config.dataset}-{config.arch}-{kind}{positions}-s{config.seed}-{digest}"
 
 
+# Names of kinds whose upper-cased key is not the paper's name (main paper Tables 1 and 2).
+KIND_NAMES = {
+    "rga-sc-norel": "RGA-SC (no relation)",
+    "rga-s-norel": "RGA-S w/o Rel.",
+    "rga-c-norel": "RGA-C w/o Rel.",
+    "rga-s-noori": "RGA-S w/o Ori.",
+    "rga-c-noori": "RGA-C w/o Ori.",
+    "rga-sc-parallel": "RGA-S//C",
+    "nonlocal": "NL",
+}
+
+
 def model_label(config: RunConfig) -> str:
     """Human-readable model name: "Baseline", "RGA-SC conv3_x", "CBAM conv2-5_x"."""
     if config.kind is None:
         return "Baseline"
-    name = {"rga-sc-norel": "RGA-SC (no relation)"}.get(config.kind, config.kind.upper())
+    name = KIND_NAMES.get(config.kind, config.kind.upper())
+    if config.rga_embedding != "asymmetric":
+        name += {"symmetric": " (symmetric embedding)", "none": " (w/o embedding)"}[
+            config.rga_embedding
+        ]
     stages = [p + 1 for p in config.positions]  # stage 1 = layer1 = conv2_x
     contiguous = stages == list(range(stages[0], stages[-1] + 1))
     if len(stages) == 1:

@@ -26,6 +26,7 @@ __all__ = [
     "build_trunk",
     "feature_sizes",
     "load_checked",
+    "residual_branches",
     "stage_channels",
     "stage_strides",
 ]
@@ -177,6 +178,24 @@ def load_checked(
             lines.append(hint)
         raise ValueError("\n".join(lines))
     module.load_state_dict({own[k][0]: v for k, v in state_dict.items()}, strict=False)
+
+
+def residual_branches(block: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two branches of a torchvision ``BasicBlock`` or ``Bottleneck`` before they are added:
+    (residual, shortcut), with ``block(x) == block.relu(residual + shortcut)``.
+
+    It runs the block's own layers in the order of torchvision's ``forward``, so that an attention
+    can act on the residual branch before the add (SE-ResNet, Hu et al. 2018, Fig. 3) without a
+    private copy of the block. Shapes: x (B, C_in, H, W) -> two (B, C_out, H', W').
+    """
+    shortcut = x if block.downsample is None else block.downsample(x)
+    out = block.relu(block.bn1(block.conv1(x)))
+    if isinstance(block, Bottleneck):
+        out = block.relu(block.bn2(block.conv2(out)))
+        return block.bn3(block.conv3(out)), shortcut
+    if isinstance(block, BasicBlock):
+        return block.bn2(block.conv2(out)), shortcut
+    raise TypeError(f"expected a torchvision BasicBlock or Bottleneck, got {type(block).__name__}")
 
 
 def stage_channels(trunk: ResNet) -> dict[int, int]:

@@ -4,6 +4,11 @@ Supplementary Table 1 and spec 1.1/1.6: stem -> layer1 -> att1 -> ... -> layer4 
 average pooling (z, the official ``feat_``) -> BatchNorm1d with bias frozen at 0 (z_hat, ``feat``)
 -> bias-free linear classifier with N(0, 0.001^2) init (``cls``). No dropout (the official script
 runs with ``--dropout 0``).
+
+The attention ``kind`` names a design of the main paper's Tables 1, 2 and 4 (see ``KINDS``). All
+of them sit after the chosen stages, except SE, which sits inside every residual block of those
+stages (SE-ResNet; the placement the paper's Table 3 count identifies, see ``rga.model.se``).
+Left out: FC-S, FC-C, FC-S//C (reference [23]) and SNL ([5]), whose sources we cannot identify.
 """
 
 from __future__ import annotations
@@ -23,18 +28,70 @@ from rga.model.backbone import (
     stage_strides,
 )
 from rga.model.cbam import CBAM
-from rga.model.rga import RELATIONS, AttentionMaps, RGAModule
+from rga.model.nonlocal_block import NonLocalBlock
+from rga.model.rga import EMBEDDINGS, RELATIONS, AttentionMaps, RGAModule
+from rga.model.se import SEStage
 
-__all__ = ["KINDS", "ReIDNet", "ReIDOutput", "build_attention", "check_positions"]
+__all__ = [
+    "FAMILIES",
+    "KINDS",
+    "ReIDNet",
+    "ReIDOutput",
+    "build_attention",
+    "check_positions",
+    "has_relations",
+    "kind_family",
+]
 
-# Attention kinds: RGAModule switches, or "cbam". RGA-SC is the paper's final model.
-KINDS: dict[str, dict[str, bool] | None] = {
-    "rga-sc": {"spatial": True, "channel": True, "use_relation": True},
-    "rga-s": {"spatial": True, "channel": False, "use_relation": True},
-    "rga-c": {"spatial": False, "channel": True, "use_relation": True},
-    "rga-sc-norel": {"spatial": True, "channel": True, "use_relation": False},
-    "cbam": None,
+# Attention kinds: the constructor switches of the kind's module, whose family is the name's
+# first part ("rga-cs" -> RGAModule, "cbam-s" -> CBAM; see FAMILIES). RGA-SC is the paper's final
+# model. Paper names: Table 1 (RGA), Table 2 (the other designs).
+KINDS: dict[str, dict[str, bool | str | int]] = {
+    "rga-sc": {"spatial": True, "channel": True, "use_relation": True},  # RGA-SC
+    "rga-s": {"spatial": True, "channel": False, "use_relation": True},  # RGA-S
+    "rga-c": {"spatial": False, "channel": True, "use_relation": True},  # RGA-C
+    "rga-sc-norel": {"spatial": True, "channel": True, "use_relation": False},  # RGA-SC w/o Rel.
+    "rga-s-norel": {"spatial": True, "channel": False, "use_relation": False},  # RGA-S w/o Rel.
+    "rga-c-norel": {"spatial": False, "channel": True, "use_relation": False},  # RGA-C w/o Rel.
+    "rga-s-noori": {"spatial": True, "channel": False, "use_appearance": False},  # w/o Ori.
+    "rga-c-noori": {"spatial": False, "channel": True, "use_appearance": False},  # w/o Ori.
+    "rga-sc-parallel": {"spatial": True, "channel": True, "order": "parallel"},  # RGA-S//C
+    "rga-cs": {"spatial": True, "channel": True, "order": "cs"},  # RGA-CS
+    "cbam": {"channel": True, "spatial": True},  # CBAM-CS (Woo et al.: channel first)
+    "cbam-s": {"channel": False, "spatial": True},  # CBAM-S
+    "cbam-c": {"channel": True, "spatial": False},  # CBAM-C
+    "se": {"reduction": 16},  # SE, in every residual block of the stage
+    "nonlocal": {"reduction": 4},  # NL (embedded Gaussian); C/4 from the Table 3 count
 }
+FAMILIES: dict[str, type[nn.Module]] = {
+    "rga": RGAModule,
+    "cbam": CBAM,
+    "se": SEStage,
+    "nonlocal": NonLocalBlock,
+}
+
+
+def kind_family(kind: str) -> str:
+    """The module family of a kind: its name up to the first "-" ("rga-sc-norel" -> "rga")."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
+    return kind.split("-", 1)[0]
+
+
+def has_relations(kind: str | None) -> bool:
+    """Whether ``kind`` is an RGA kind with relations (the ones ``embedding`` applies to)."""
+    return kind is not None and kind_family(kind) == "rga" and KINDS[kind].get("use_relation", True)
+
+
+def _check_embedding(kind: str | None, embedding: str) -> None:
+    if embedding not in EMBEDDINGS:
+        raise ValueError(f"embedding must be one of {EMBEDDINGS}, got {embedding!r}")
+    if embedding != "asymmetric" and not has_relations(kind):
+        raise ValueError(
+            f"embedding={embedding!r} applies to RGA kinds with relations "
+            f"({', '.join(k for k in KINDS if has_relations(k))}); kind {kind!r} has none: "
+            "leave embedding='asymmetric'"
+        )
 
 
 class ReIDOutput(NamedTuple):
@@ -52,26 +109,35 @@ def build_attention(
     width: int,
     *,
     relation: str = "factorised",
+    embedding: str = "asymmetric",
     bn_init: str = "ones",
+    num_blocks: int = 1,
     where: str | None = None,
     stride: int | None = None,
 ) -> nn.Module:
-    """One attention module of ``kind`` for a (in_channels, height, width) feature map."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
+    """One attention module of ``kind`` for a (in_channels, height, width) feature map.
+
+    ``relation``, ``embedding`` and ``bn_init`` apply to RGA kinds (``embedding`` only to those
+    with relations); ``num_blocks`` to "se" (the residual blocks of the stage it sits in).
+    """
+    family = kind_family(kind)
+    _check_embedding(kind, embedding)
     switches = KINDS[kind]
-    if switches is None:
-        return CBAM(in_channels)
-    return RGAModule(
-        in_channels,
-        height,
-        width,
-        **switches,
-        relation=relation,
-        bn_init=bn_init,
-        where=where,
-        stride=stride,
-    )
+    if family == "rga":
+        return RGAModule(
+            in_channels,
+            height,
+            width,
+            **switches,
+            embedding=embedding,
+            relation=relation,
+            bn_init=bn_init,
+            where=where,
+            stride=stride,
+        )
+    if family == "se":
+        return SEStage(in_channels, num_blocks, **switches)
+    return FAMILIES[family](in_channels, **switches)
 
 
 def check_positions(positions) -> tuple[int, ...]:
@@ -111,6 +177,8 @@ class ReIDNet(nn.Module):
         positions: distinct stages (1-4) followed by an attention module; () is the baseline.
         height, width: the input size; RGA modules are built for the matching feature maps.
         relation: "factorised" (default) or "materialised" RGA relation path (same parameters).
+        embedding: the relation embeddings of RGA kinds with relations (main paper Table 4):
+            "asymmetric" (default, the official code), "symmetric" or "none".
         weights: None, "imagenet" or the path of a torchvision ResNet state dict (trunk only).
         last_stride: stride of layer4 (1 in the paper).
         attention_bn_init: "ones" (modern PyTorch) or "uniform" (BN gamma ~ U(0, 1) in the RGA
@@ -129,6 +197,7 @@ class ReIDNet(nn.Module):
         height: int = 256,
         width: int = 128,
         relation: str = "factorised",
+        embedding: str = "asymmetric",
         weights: str | os.PathLike | None = None,
         last_stride: int = 1,
         attention_bn_init: str = "ones",
@@ -140,11 +209,12 @@ class ReIDNet(nn.Module):
             raise ValueError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)} (or None)")
         if relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+        _check_embedding(kind, embedding)
         positions = check_positions(positions)
         self.num_classes, self.arch, self.kind = num_classes, arch, kind
         self.positions = () if kind is None else tuple(sorted(positions))
         self.height, self.width, self.last_stride = height, width, last_stride
-        self.relation = relation
+        self.relation, self.embedding = relation, embedding
 
         self.backbone = build_trunk(arch, weights=weights, last_stride=last_stride)
         channels = stage_channels(self.backbone)
@@ -157,7 +227,9 @@ class ReIDNet(nn.Module):
                 channels[stage],
                 *sizes[stage],
                 relation=relation,
+                embedding=embedding,
                 bn_init=attention_bn_init,
+                num_blocks=len(getattr(self.backbone, f"layer{stage}")),
                 where=STAGE_NAMES[stage],
                 stride=strides[stage],
             )
@@ -197,13 +269,20 @@ class ReIDNet(nn.Module):
         t = self.backbone
         x = t.maxpool(t.relu(t.bn1(t.conv1(x))))
         for stage in range(1, 5):
-            x = getattr(t, f"layer{stage}")(x)
-            name = f"att{stage}"
-            if name in self.attention:
+            layer = getattr(t, f"layer{stage}")
+            module = self.attention[f"att{stage}"] if f"att{stage}" in self.attention else None
+            if isinstance(module, SEStage):  # inside the stage's blocks: the module runs them
                 if maps is None:
-                    x = self.attention[name](x)
+                    x = module(x, layer)
                 else:
-                    x, maps[stage] = self.attention[name].forward_with_maps(x)
+                    x, maps[stage] = module.forward_with_maps(x, layer)
+                continue
+            x = layer(x)
+            if module is not None:
+                if maps is None:
+                    x = module(x)
+                else:
+                    x, maps[stage] = module.forward_with_maps(x)
         return x
 
     def _check_input(self, x: Tensor) -> None:

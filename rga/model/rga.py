@@ -21,6 +21,14 @@ factorised path computes it as one: the three embeddings that read the same inpu
 ``theta``, ``phi``) as a single product with their stacked weights, each followed by its own
 BN + ReLU, and the gate heads likewise. The materialised path calls the conv modules one by one
 on the official 4-d layouts, step for step the official computation.
+
+Variants (main paper Tables 1 and 4), as constructor switches; the defaults are the official
+RGA-SC. ``use_relation=False`` is "w/o Rel." (the head reads only the appearance term U);
+``use_appearance=False`` is "w/o Ori." (only the relation embedding E). ``order`` places the two
+gates: "sc" (spatial first, the official order), "cs" (channel first) or "parallel" (RGA-S//C:
+both gates computed from the module input, applied as their product). ``embedding`` picks the
+functions before the affinities: "asymmetric" (separate theta and phi, the official code),
+"symmetric" (one shared theta: Q = K, so R is symmetric) or "none" (Q = K = the raw features).
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AttentionMaps", "RGAModule", "RELATIONS"]
+__all__ = ["EMBEDDINGS", "ORDERS", "RELATIONS", "AttentionMaps", "RGAModule"]
 
 RELATIONS = ("factorised", "materialised")
+ORDERS = ("sc", "cs", "parallel")
+EMBEDDINGS = ("asymmetric", "symmetric", "none")
 
 
 class AttentionMaps(NamedTuple):
@@ -87,9 +97,17 @@ class RGAModule(nn.Module):
         in_channels: C.
         height, width: the feature-map size the module is built for (N = height * width); the
             spatial relations and the channel branch have N-dependent weight shapes.
-        spatial, channel: which attentions to use (spatial first when both, spec 1.3-1.4).
+        spatial, channel: which attentions to use (spec 1.3-1.4).
         use_relation: False gives "w/o Rel.": only the appearance term U feeds each gate head
             (its input then has 1 channel) and theta/phi/gg are not built.
+        use_appearance: False gives "w/o Ori." (Table 1): only the relation embedding E feeds
+            each gate head (its input then has N' or C' channels) and gx is not built.
+        order: with both attentions, "sc" (spatial, then channel on the spatially gated map; the
+            official RGA-SC), "cs" (channel first; RGA-CS) or "parallel" (RGA-S//C: both gates
+            from the input x, out = sigmoid(a_s) * sigmoid(a_c) * x).
+        embedding: the embedding functions before the affinities (Table 4): "asymmetric"
+            (theta != phi, the official code), "symmetric" (theta used for both sides, phi not
+            built) or "none" (R from the raw features; theta and phi not built).
         relation: "factorised" or "materialised" (see the module docstring).
         cha_ratio, spa_ratio, down_ratio: C' = C // cha_ratio, N' = N // spa_ratio, and the head
             reduction; each width is at least 1 (identical to the official code at 256x128).
@@ -109,6 +127,9 @@ class RGAModule(nn.Module):
         spatial: bool = True,
         channel: bool = True,
         use_relation: bool = True,
+        use_appearance: bool = True,
+        order: str = "sc",
+        embedding: str = "asymmetric",
         relation: str = "factorised",
         cha_ratio: int = 8,
         spa_ratio: int = 8,
@@ -120,35 +141,55 @@ class RGAModule(nn.Module):
         super().__init__()
         if not (spatial or channel):
             raise ValueError("RGAModule needs spatial=True, channel=True or both")
+        if not (use_relation or use_appearance):
+            raise ValueError("RGAModule needs use_relation=True, use_appearance=True or both")
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+        if embedding not in EMBEDDINGS:
+            raise ValueError(f"embedding must be one of {EMBEDDINGS}, got {embedding!r}")
+        if embedding != "asymmetric" and not use_relation:
+            raise ValueError(
+                f"embedding={embedding!r} embeds the relations, but this module has "
+                "use_relation=False; leave embedding='asymmetric'"
+            )
         if relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
         if bn_init not in ("ones", "uniform"):
             raise ValueError(f"bn_init must be 'ones' or 'uniform', got {bn_init!r}")
         self.in_channels, self.height, self.width = in_channels, height, width
         self.use_spatial, self.use_channel, self.use_relation = spatial, channel, use_relation
+        self.use_appearance, self.order, self.embedding = use_appearance, order, embedding
         self.relation = relation
         self.where, self.stride = where, stride
         c, n = in_channels, height * width
         c_inter, n_inter = max(1, c // cha_ratio), max(1, n // spa_ratio)  # C', N'
 
-        # Registration order = official order (fixes the state_dict order, spec 1.2).
-        if spatial:
+        # Registration order = official order (fixes the state_dict order, spec 1.2); layers a
+        # variant does not use are left out.
+        theta, phi = (
+            use_relation and embedding != "none",
+            use_relation and embedding == "asymmetric",
+        )
+        appearance = 1 if use_appearance else 0  # head input: [U; E] = 1 + N' (or 1 + C') channels
+        if spatial and use_appearance:
             self.gx_spatial = _cbr(c, c_inter)
-        if channel:
+        if channel and use_appearance:
             self.gx_channel = _cbr(n, n_inter)
         if use_relation and spatial:
             self.gg_spatial = _cbr(2 * n, n_inter)
         if use_relation and channel:
             self.gg_channel = _cbr(2 * c, c_inter)
         if spatial:
-            self.W_spatial = _gate_head(1 + n_inter if use_relation else 1, down_ratio)
+            self.W_spatial = _gate_head(appearance + (n_inter if use_relation else 0), down_ratio)
         if channel:
-            self.W_channel = _gate_head(1 + c_inter if use_relation else 1, down_ratio)
-        if use_relation and spatial:
+            self.W_channel = _gate_head(appearance + (c_inter if use_relation else 0), down_ratio)
+        if spatial and theta:
             self.theta_spatial = _cbr(c, c_inter)
+        if spatial and phi:
             self.phi_spatial = _cbr(c, c_inter)
-        if use_relation and channel:
+        if channel and theta:
             self.theta_channel = _cbr(n, n_inter)
+        if channel and phi:
             self.phi_channel = _cbr(n, n_inter)
 
         if bn_init == "uniform":
@@ -160,7 +201,8 @@ class RGAModule(nn.Module):
         return (
             f"in_channels={self.in_channels}, size={self.height}x{self.width}, "
             f"spatial={self.use_spatial}, channel={self.use_channel}, "
-            f"use_relation={self.use_relation}, relation={self.relation!r}"
+            f"use_relation={self.use_relation}, use_appearance={self.use_appearance}, "
+            f"order={self.order!r}, embedding={self.embedding!r}, relation={self.relation!r}"
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -186,8 +228,11 @@ class RGAModule(nn.Module):
         i = index[0] * w + index[1] if isinstance(index, tuple) else int(index)
         if not 0 <= i < h * w:
             raise IndexError(f"index {index} outside the {h}x{w} feature map")
-        q = self.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
-        k = self.phi_spatial(x).flatten(2)  # (B, C', N)
+        if self.embedding == "none":
+            q = k = x.flatten(2)  # (B, C, h, w) -> (B, C, N)
+        else:
+            q = self.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
+            k = self.phi_spatial(x).flatten(2) if self.embedding == "asymmetric" else q
         row = torch.einsum("bc,bcn->bn", q[:, :, i], k)  # R[i, j] = <Q_i, K_j>
         col = torch.einsum("bcn,bc->bn", q, k[:, :, i])  # R[j, i] = <Q_j, K_i>
         return row.view(b, h, w), col.view(b, h, w)
@@ -196,10 +241,23 @@ class RGAModule(nn.Module):
         """``forward(x)`` and the gates it applied, from one pass."""
         self._check_size(x)
         spatial = channel = None
+        if self.order == "parallel":  # RGA-S//C: both gates read the module input
+            if self.use_spatial:
+                spatial = torch.sigmoid(self._spatial_logit(x))  # (B, 1, h, w)
+            if self.use_channel:
+                channel = torch.sigmoid(self._channel_logit(x))  # (B, C)
+            if spatial is not None:
+                x = spatial * x
+            if channel is not None:
+                x = channel[:, :, None, None] * x
+            return x, AttentionMaps(spatial, channel)
+        if self.use_channel and self.order == "cs":  # RGA-CS: channel gate first
+            channel = torch.sigmoid(self._channel_logit(x))  # (B, C)
+            x = channel[:, :, None, None] * x
         if self.use_spatial:
             spatial = torch.sigmoid(self._spatial_logit(x))  # (B, 1, h, w)
             x = spatial * x
-        if self.use_channel:
+        if self.use_channel and self.order == "sc":
             channel = torch.sigmoid(self._channel_logit(x))  # (B, C)
             x = channel[:, :, None, None] * x
         return x, AttentionMaps(spatial, channel)
@@ -208,12 +266,8 @@ class RGAModule(nn.Module):
         """Spec 1.3: nodes are the N positions, features the C channels. Returns (B, 1, h, w)."""
         b, _, h, w = x.shape
         xs = x.flatten(2)  # (B, C, N)
-        if not self.use_relation:
-            (u,) = self._embed(xs, self.gx_spatial)
-            return self._head(u.mean(1, keepdim=True), None, self.W_spatial).view(b, 1, h, w)
-        u, q, k = self._embed(xs, self.gx_spatial, self.theta_spatial, self.phi_spatial)
-        e = self._relation_embedding(q, k, self.gg_spatial)  # (B, N', N)
-        return self._head(u.mean(1, keepdim=True), e, self.W_spatial).view(b, 1, h, w)
+        logit = self._gate_logit(xs, "spatial")  # (B, 1, N)
+        return logit.view(b, 1, h, w)
 
     def _channel_logit(self, x: Tensor) -> Tensor:
         """Spec 1.4: nodes are the C channels; the N positions act as input channels. Returns (B, C)."""
@@ -221,12 +275,26 @@ class RGAModule(nn.Module):
         # Official layout: an "image" with N input channels (positions), C rows, width 1, so BN
         # in this branch normalises per position (or embedding unit) over (B, C).
         xc = x.flatten(2).transpose(1, 2)  # (B, C, h, w) -> (B, N, C)
-        if not self.use_relation:
-            (u,) = self._embed(xc, self.gx_channel)
-            return self._head(u.mean(1, keepdim=True), None, self.W_channel).view(b, c)
-        u, q, k = self._embed(xc, self.gx_channel, self.theta_channel, self.phi_channel)
-        e = self._relation_embedding(q, k, self.gg_channel)  # (B, C', C)
-        return self._head(u.mean(1, keepdim=True), e, self.W_channel).view(b, c)
+        return self._gate_logit(xc, "channel").view(b, c)  # (B, 1, C) -> (B, C)
+
+    def _gate_logit(self, x: Tensor, branch: str) -> Tensor:
+        """The gate logit of one branch ("spatial" or "channel") for x (B, D, M): M nodes with
+        D-dim features. Returns (B, 1, M)."""
+        gx = getattr(self, f"gx_{branch}", None)
+        theta = getattr(self, f"theta_{branch}", None)
+        phi = getattr(self, f"phi_{branch}", None)
+        cbrs = [m for m in (gx, theta, phi) if m is not None]
+        parts = iter(self._embed(x, *cbrs) if cbrs else ())
+        u = next(parts).mean(1, keepdim=True) if gx is not None else None  # (B, 1, M)
+        e = None
+        if self.use_relation:
+            if self.embedding == "none":
+                q = k = x  # relations of the raw features
+            else:
+                q = next(parts)
+                k = next(parts) if self.embedding == "asymmetric" else q
+            e = self._relation_embedding(q, k, getattr(self, f"gg_{branch}"))  # (B, M', M)
+        return self._head(u, e, getattr(self, f"W_{branch}"))
 
     def _embed(self, x: Tensor, *cbrs: nn.Sequential) -> list[Tensor]:
         """1x1 conv -> BN -> ReLU blocks that read the same x: (B, D, M) -> [(B, D_i, M)].
@@ -243,19 +311,22 @@ class RGAModule(nn.Module):
             for (_, bn, relu), p in zip(cbrs, parts, strict=True)
         ]
 
-    def _head(self, u: Tensor, e: Tensor | None, head: nn.Sequential) -> Tensor:
-        """The gate head on y = [u; e] (appearance first): u (B, 1, M), e (B, M', M) or None
-        without relations. Returns logits (B, 1, M).
+    def _head(self, u: Tensor | None, e: Tensor | None, head: nn.Sequential) -> Tensor:
+        """The gate head on y = [u; e] (appearance first): u (B, 1, M) or None without the
+        appearance term, e (B, M', M) or None without relations. Returns logits (B, 1, M).
 
         The factorised path never builds y (a copy of e): W1 y = W1[:, :1] u + W1[:, 1:] e.
         """
         if self.relation == "materialised":
-            y = u if e is None else torch.cat([u, e], 1)  # (B, 1 + M', M)
+            y = torch.cat([t for t in (u, e) if t is not None], 1)  # (B, 1 + M', M)
             return head(y.unsqueeze(-1)).squeeze(-1)
         conv1, bn1, relu, conv2, bn2 = head
         w1 = conv1.weight.flatten(1)  # (hidden, 1 + M')
-        pre = w1[:, :1] * u  # (hidden, 1) * (B, 1, M) -> (B, hidden, M)
-        if e is not None:
+        if u is None:  # w/o Ori.: y = e
+            pre = _pointwise(w1, e)  # (B, hidden, M)
+        else:
+            pre = w1[:, :1] * u  # (hidden, 1) * (B, 1, M) -> (B, hidden, M)
+        if u is not None and e is not None:
             pre = pre + _pointwise(w1[:, 1:], e)
         hidden = relu(bn1(pre.unsqueeze(-1))).squeeze(-1)
         return bn2(_pointwise(conv2.weight.flatten(1), hidden).unsqueeze(-1)).squeeze(-1)

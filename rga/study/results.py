@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rga.engine.config import ADDED_FIELDS
 from rga.engine.provenance import git_state, library_versions
 
 METRIC_NAMES = ("R1", "R5", "R10", "mAP", "mINP")
@@ -70,7 +71,8 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     """One row per results file: flattened metrics (``z.mAP``, ``z_hat.R1``), the headline
     metrics of the run's eval_feature (``mAP``, ``R1``, ...), every config field as a column
     (tuples stay tuples, e.g. ``positions``; a None ``kind``/``weights`` is the string "none",
-    as pandas would make None a NaN that groupby drops), and run_id, label, wall_time_s, images_per_s,
+    as pandas would make None a NaN that groupby drops; a field newer than the file gets the value
+    earlier runs had, ``rga.engine.config.ADDED_FIELDS``), and run_id, label, wall_time_s, images_per_s,
     git_commit, device name, final training loss, the curve (a list of dicts) and
     attention_precision when present.
 
@@ -87,6 +89,7 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
 
 def _flatten(record: dict, path: Path) -> dict:
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in record["config"].items()}
+    config = {**ADDED_FIELDS, **config}  # files older than a field ran with its ADDED_FIELDS value
     row = dict(config)
     for name in ("kind", "weights"):  # None would become NaN, which groupby drops
         if row.get(name) is None:

@@ -1,4 +1,5 @@
-"""Supplementary Table 1 regenerated from the model, and the model's size and cost.
+"""Supplementary Table 1 regenerated from the model, the model's size and cost, and the main
+paper's Table 3 (parameters of each attention design) beside ours.
 
 Output sizes come from forward hooks on one eval-mode forward pass (batch 1), so the table shows
 what the network really computes. FLOPs are counted by ``torch.utils.flop_counter`` (FLOPs =
@@ -18,7 +19,17 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from rga.study.report.paths import book_dir
 
-__all__ = ["architecture_table", "check_against_paper", "complexity_table", "load_paper_table1"]
+__all__ = [
+    "DESIGNS",
+    "DETAILS",
+    "NOT_BUILT",
+    "architecture_table",
+    "check_against_paper",
+    "complexity_table",
+    "load_paper_table1",
+    "load_paper_table3",
+    "parameter_counts_table",
+]
 
 STAGES = {1: "conv2_x", 2: "conv3_x", 3: "conv4_x", 4: "conv5_x"}
 
@@ -187,3 +198,182 @@ def complexity_table(models: Mapping[str, nn.Module]) -> pd.DataFrame:
             row[f"GFLOPs att{stage}"] = None if value is None else value / 1e9
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# The designs of the main paper's Tables 1, 2 and 4 that we build: (paper name, kind, embedding).
+DESIGNS: tuple[tuple[str, str | None, str], ...] = (
+    ("Baseline", None, "asymmetric"),
+    ("RGA-S w/o Rel.", "rga-s-norel", "asymmetric"),
+    ("RGA-S w/o Ori.", "rga-s-noori", "asymmetric"),
+    ("RGA-S", "rga-s", "asymmetric"),
+    ("RGA-C w/o Rel.", "rga-c-norel", "asymmetric"),
+    ("RGA-C w/o Ori.", "rga-c-noori", "asymmetric"),
+    ("RGA-C", "rga-c", "asymmetric"),
+    ("RGA-S//C", "rga-sc-parallel", "asymmetric"),
+    ("RGA-CS", "rga-cs", "asymmetric"),
+    ("RGA-SC", "rga-sc", "asymmetric"),
+    ("RGA-SC w/o Rel.", "rga-sc-norel", "asymmetric"),
+    ("RGA-SC, w/o Embedding", "rga-sc", "none"),
+    ("RGA-SC, Symmetric", "rga-sc", "symmetric"),
+    ("CBAM-S", "cbam-s", "asymmetric"),
+    ("CBAM-C", "cbam-c", "asymmetric"),
+    ("CBAM-CS", "cbam", "asymmetric"),
+    ("SE", "se", "asymmetric"),
+    ("NL", "nonlocal", "asymmetric"),
+)
+# How the non-RGA designs are built (RGA: the official ratios 8/8/8).
+DETAILS = {
+    "cbam": "r = 16",
+    "cbam-s": "7 × 7 conv",
+    "cbam-c": "r = 16",
+    "se": "r = 16",
+    "nonlocal": "C' = C / 4",
+}
+# Designs of the paper's tables whose source (references [23] and [5]) we cannot identify.
+NOT_BUILT = ("FC-S", "FC-C", "FC-S//C", "SNL")
+
+
+def load_paper_table3(path: str | Path | None = None) -> pd.DataFrame:
+    """``book/paper_table3.csv``: design, group, parameters_millions, source."""
+    path = Path(path) if path is not None else book_dir() / "paper_table3.csv"
+    return pd.read_csv(path, dtype={"group": str}, keep_default_na=False)
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _alternatives(arch: str, positions: tuple[int, ...]) -> list[tuple[str, str, int]]:
+    """Constructions of SE, NL and CBAM that we did not choose: (design, placement, the
+    parameters they add to the baseline). Built on the meta device (no memory, no init cost)."""
+    from rga.model import CBAM, NonLocalBlock, SqueezeExcitation, build_trunk
+    from rga.model.backbone import stage_channels
+
+    trunk = build_trunk(arch)
+    channels = stage_channels(trunk)
+    blocks = {s: len(getattr(trunk, f"layer{s}")) for s in positions}
+    after = _placement(positions, in_block=False)
+    inside = _placement(positions, in_block=True)
+    return [
+        (
+            "SE",
+            f"{after} (r = 16)",
+            sum(_count(SqueezeExcitation(channels[s])) for s in positions),
+        ),
+        (
+            "NL",
+            f"{after} (C' = C / 2, Wang et al.)",
+            sum(_count(NonLocalBlock(channels[s], reduction=2)) for s in positions),
+        ),
+        (
+            "CBAM-C",
+            f"{inside} (r = 16)",
+            sum(blocks[s] * _count(CBAM(channels[s], spatial=False)) for s in positions),
+        ),
+        (
+            "CBAM-C",
+            f"{after} (r = 8)",
+            sum(_count(CBAM(channels[s], spatial=False, reduction=8)) for s in positions),
+        ),
+        (
+            "CBAM-S",
+            f"{inside} (7 × 7 conv)",
+            sum(blocks[s] * _count(CBAM(channels[s], channel=False)) for s in positions),
+        ),
+    ]
+
+
+def _placement(positions: tuple[int, ...], *, in_block: bool, kind: str | None = "") -> str:
+    """ "after stages 1, 2, 3, 4" or "in every residual block of stages ...", with ``DETAILS``;
+    "" for the baseline (kind None)."""
+    if kind is None:
+        return ""
+    stages = ", ".join(map(str, positions))
+    where = f"in every residual block of stages {stages}" if in_block else f"after stages {stages}"
+    return f"{where} ({DETAILS[kind]})" if kind in DETAILS else where
+
+
+def parameter_counts_table(
+    *,
+    num_classes: int = 751,
+    arch: str = "resnet50",
+    height: int = 256,
+    width: int = 128,
+    positions: tuple[int, ...] = (1, 2, 3, 4),
+    paper: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Main paper Table 3 beside ours: the parameters of every design we build (``DESIGNS``),
+    of the constructions we rejected for SE, NL and CBAM, and the paper's designs we do not build.
+
+    Each model is a ``ReIDNet`` with attention at ``positions``, built once on the meta device
+    (shapes only: no memory, no initialisation, no pretrained weights). Counts include every
+    parameter, the frozen BNNeck bias too. ``paper``: ``load_paper_table3()`` by default.
+
+    Columns: design, kind, embedding, placement, "built as" ("kind", "alternative (not built)",
+    "not built"), parameters, "added (M)" (over the baseline), "ours (M)", "paper (M)" (empty
+    where Table 3 has no count) and "check": "✓" when ours rounds to the paper's 0.1 M, "✗" when
+    not, "—" without a paper count or without a model of ours.
+    """
+    from rga.model import ReIDNet, has_relations
+
+    paper = load_paper_table3() if paper is None else paper
+    paper_m = dict(zip(paper["design"], paper["parameters_millions"].astype(float), strict=True))
+    rows = []
+    with torch.device("meta"):
+        baseline = None
+        for design, kind, embedding in DESIGNS:
+            model = ReIDNet(
+                num_classes,
+                arch=arch,
+                kind=kind,
+                positions=positions,
+                height=height,
+                width=width,
+                embedding=embedding,
+            )
+            count = _count(model)
+            baseline = count if kind is None else baseline
+            rows.append(
+                {
+                    "design": design,
+                    "kind": kind or "none",
+                    "embedding": embedding if has_relations(kind) else "",
+                    "placement": _placement(positions, in_block=kind == "se", kind=kind),
+                    "built as": "kind",
+                    "parameters": count,
+                }
+            )
+        for design, placement, added in _alternatives(arch, positions):
+            rows.append(
+                {
+                    "design": design,
+                    "kind": "",
+                    "embedding": "",
+                    "placement": placement,
+                    "built as": "alternative (not built)",
+                    "parameters": baseline + added,
+                }
+            )
+    for design in NOT_BUILT:
+        rows.append(
+            {
+                "design": design,
+                "kind": "",
+                "embedding": "",
+                "placement": "",
+                "built as": "not built (source not identified)",
+                "parameters": None,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["added (M)"] = (table["parameters"] - baseline) / 1e6
+    table["ours (M)"] = table["parameters"] / 1e6
+    table["paper (M)"] = table["design"].map(paper_m)
+    checks = []
+    for ours, theirs in zip(table["ours (M)"], table["paper (M)"], strict=True):
+        if pd.isna(ours) or pd.isna(theirs):
+            checks.append("—")
+        else:
+            checks.append("✓" if round(ours, 1) == round(theirs, 1) else "✗")
+    table["check"] = checks
+    return table

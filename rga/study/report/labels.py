@@ -23,7 +23,17 @@ KIND_LABELS = {
     "rga-s": "RGA-S",
     "rga-c": "RGA-C",
     "rga-sc-norel": "RGA-SC w/o Rel.",
+    "rga-s-norel": "RGA-S w/o Rel.",
+    "rga-c-norel": "RGA-C w/o Rel.",
+    "rga-s-noori": "RGA-S w/o Ori.",
+    "rga-c-noori": "RGA-C w/o Ori.",
+    "rga-sc-parallel": "RGA-S//C",
+    "rga-cs": "RGA-CS",
     "cbam": "CBAM",
+    "cbam-s": "CBAM-S",
+    "cbam-c": "CBAM-C",
+    "se": "SE",
+    "nonlocal": "NL",
 }
 # Supplementary Table 2 rows, in its order, keyed by our `positions`.
 TABLE2_SETTINGS = {
