@@ -99,5 +99,8 @@ def test_load_results_flattens_to_one_row_per_run(tmp_path):
     assert len(one) == 1
 
 
-def test_git_state_outside_a_repository(tmp_path):
+def test_git_state_outside_a_repository(tmp_path, monkeypatch):
+    monkeypatch.delenv("RGA_SOURCE_COMMIT", raising=False)
     assert git_state(tmp_path) == ("unknown", None)
+    monkeypatch.setenv("RGA_SOURCE_COMMIT", "0123abcd")  # a tree copied without .git
+    assert git_state(tmp_path) == ("0123abcd", False)

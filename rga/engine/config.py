@@ -345,6 +345,18 @@ def committed_trunk() -> str:
     return "experiments/pretrained/not-made-yet.pt"
 
 
+def committed_schedule() -> dict:
+    """The schedule (epochs, warmup_epochs, lr_steps) the rule of rga.study.regime chose, as
+    written in ``experiments/regime/choice.json``; before the choice is made, the pilot's
+    (70 epochs, LR halved at 45, 55 and 65)."""
+    choice = _REPO / "experiments" / "regime" / "choice.json"
+    if choice.is_file():
+        schedule = json.loads(choice.read_text()).get("schedule")
+        if schedule:
+            return {**schedule, "lr_steps": tuple(schedule["lr_steps"])}
+    return {"epochs": 70, "warmup_epochs": 2, "lr_steps": (45, 55, 65)}
+
+
 # The first study on a 2-core machine without a GPU, from scratch (now experiments/from_scratch):
 # the official schedule shape over fewer epochs.
 _CPU = scale_schedule(
@@ -368,6 +380,18 @@ _CPU = scale_schedule(
     ),
     epochs=70,
 )
+
+
+def pretrained_profile() -> RunConfig:
+    """The study in the paper's regime: the cpu profile's network and data, the trunk pretrained
+    by the `pretrain` profile (named in experiments/pretrained/trunk.json), the attention modules
+    fresh. Its schedule is the one the rule of rga.study.regime chose on the baseline and
+    RGA-SC x4 (training loss only) before any variant was trained (experiments/regime/choice.json,
+    written by experiments/regime.ipynb). Read afresh by every `make_config("pretrained")`, so a
+    process that has just made the trunk or the choice uses them."""
+    return dataclasses.replace(
+        _CPU, profile="pretrained", weights=committed_trunk(), **committed_schedule()
+    )
 
 
 PROFILES: dict[str, RunConfig] = {
@@ -412,18 +436,7 @@ PROFILES: dict[str, RunConfig] = {
         ),
         lr_steps=(20, 25),
     ),
-    # The study in the paper's regime: the cpu profile's network and data, the trunk pretrained
-    # by the `pretrain` profile (read from experiments/pretrained/trunk.json), the attention
-    # modules fresh. Its schedule is the one the rule of rga.study.regime chose on the baseline
-    # and RGA-SC x4 (training loss only), before any variant was compared.
-    "pretrained": dataclasses.replace(
-        _CPU,
-        profile="pretrained",
-        weights=committed_trunk(),
-        epochs=70,
-        warmup_epochs=2,
-        lr_steps=(45, 55, 65),
-    ),
+    "pretrained": pretrained_profile(),
     "paper": _PAPER,
 }
 
@@ -441,7 +454,7 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise TypeError(f"unknown config field(s) {unknown}; valid fields are {sorted(names)}")
-    base = PROFILES[profile]
+    base = pretrained_profile() if profile == "pretrained" else PROFILES[profile]
     epochs = overrides.get("epochs", base.epochs)
     official_shape = scale_schedule(base, base.epochs) == base  # cpu, paper; not smoke
     if official_shape and epochs != base.epochs and not set(SCHEDULE_FIELDS) & set(overrides):

@@ -50,12 +50,17 @@ def library_versions() -> dict:
 
 
 def git_state(repo: str | Path = _REPO) -> tuple[str, bool | None]:
-    """(HEAD commit, whether tracked files differ from it); ("unknown", None) outside git."""
+    """(HEAD commit, whether tracked files differ from it); ("unknown", None) outside git.
+
+    A source tree copied without ``.git`` (e.g. to a GPU machine) names its commit in the
+    environment variable ``RGA_SOURCE_COMMIT``; the tree is then taken to be that commit.
+    """
     try:
         commit = _git(repo, "rev-parse", "HEAD")
         dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
-        return "unknown", None
+        named = os.environ.get("RGA_SOURCE_COMMIT")
+        return (named, False) if named else ("unknown", None)
     return commit, dirty
 
 

@@ -19,11 +19,16 @@ three times (steps at 64%, 79% and 93%), over 40, 70 and 100 epochs.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 
 from rga.engine.config import make_config
+from rga.study.report.paths import repo_root
 
 SETTLED = 0.02
 ENOUGH = 0.05
@@ -112,3 +117,33 @@ def choose_schedule(table: pd.DataFrame) -> str | None:
     if not passing:
         return None
     return min(passing, key=lambda name: (GRID[name]["epochs"], list(GRID).index(name)))
+
+
+def record_choice(
+    runs: pd.DataFrame, folder: str | Path | None = None, *, write: bool = True
+) -> dict:
+    """Apply the rule to the regime runs and (if `write`) write its outcome to
+    ``<folder>/choice.json`` (default ``experiments/regime/``, where the `pretrained` profile
+    reads the schedule):
+    {"rule", "schedule_name", "schedule" (or None), "table" (the convergence table), "runs"}."""
+    table = convergence_table(runs)
+    name = choose_schedule(table)
+    choice = {
+        "rule": {"settled": SETTLED, "enough": ENOUGH, "text": __doc__.split("The grid:")[0]},
+        "schedule_name": name,
+        "schedule": None
+        if name is None
+        else {**GRID[name], "lr_steps": list(GRID[name]["lr_steps"])},
+        "table": json.loads(table.to_json(orient="records")),
+        "runs": sorted(runs["run_id"]) if "run_id" in runs else [],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if not write:
+        return choice
+    path = Path(folder) if folder else repo_root() / "experiments" / "regime"
+    path = path / "choice.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(choice, indent=1) + "\n")
+    os.replace(tmp, path)
+    return choice

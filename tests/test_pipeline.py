@@ -1,0 +1,60 @@
+"""The study pipeline runs its steps in the order its rules need, and refuses bad arguments."""
+
+import pandas as pd
+import pytest
+
+from rga.study import pipeline
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = []
+
+    def run_experiment(name, profile, seeds, **kwargs):
+        seen.append(("experiment", name, profile, seeds, kwargs.get("device")))
+        return pd.DataFrame()
+
+    monkeypatch.setattr(pipeline, "run_experiment", run_experiment)
+    monkeypatch.setattr(pipeline.pretrain, "trunk_manifest", lambda: None)
+    monkeypatch.setattr(
+        pipeline.pretrain,
+        "pretrain_trunk",
+        lambda config, **kw: (
+            seen.append(("pretrain", config.profile, config.device)) or {"file": "trunk.pt"}
+        ),
+    )
+    monkeypatch.setattr(
+        pipeline.regime,
+        "record_choice",
+        lambda runs: (
+            seen.append(("choice",))
+            or {"schedule_name": "compressed, 70 epochs", "schedule": {"epochs": 70}}
+        ),
+    )
+    return seen
+
+
+def test_steps_run_in_order_with_the_study_seeds(calls):
+    pipeline.run_study(device="cuda", jobs=3, progress=False)
+    assert calls == [
+        ("pretrain", "pretrain", "cuda"),
+        ("experiment", "regime", "pretrained", "0", "cuda"),
+        ("choice",),
+        *[("experiment", name, "pretrained", "study", "cuda") for name in pipeline.TABLES],
+        ("experiment", "from_scratch", "cpu", "0,1,2", "cuda"),
+    ]
+
+
+def test_no_variant_trains_when_the_rule_chose_nothing(calls, monkeypatch):
+    monkeypatch.setattr(
+        pipeline.regime, "record_choice", lambda runs: {"schedule_name": None, "schedule": None}
+    )
+    with pytest.raises(SystemExit, match="no schedule"):
+        pipeline.run_study(progress=False)
+    assert not any(c[0] == "experiment" and c[1] in pipeline.TABLES for c in calls)
+
+
+def test_command_line_names_a_bad_step(capsys):
+    with pytest.raises(SystemExit):
+        pipeline.main(["--steps", "pretrain,train"])
+    assert "unknown step(s) ['train']" in capsys.readouterr().err
