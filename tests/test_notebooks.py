@@ -14,7 +14,14 @@ import pytest
 papermill = pytest.importorskip("papermill")
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("plugin_position", "attention_variants")
+NOTEBOOKS = ("plugin_position", "attention_variants", "embedding_functions")
+COMMITTED = (
+    *NOTEBOOKS,
+    "attention_designs",
+    "from_scratch",
+    "pretrain",
+    "regime",
+)  # every notebook of experiments/; the three of NOTEBOOKS also run here
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
 
@@ -48,7 +55,8 @@ def run_notebook(name: str, base: Path) -> nbformat.NotebookNode:
 
 
 def test_committed_notebooks_have_a_parameters_cell_and_no_outputs():
-    for name in NOTEBOOKS:
+    assert sorted(COMMITTED) == sorted(p.stem for p in (ROOT / "experiments").glob("*.ipynb"))
+    for name in COMMITTED:
         nb = nbformat.read(ROOT / "experiments" / f"{name}.ipynb", as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, name
@@ -68,7 +76,11 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
         assert images, f"{name} drew no figure"
 
     results = scratch / "results"
-    for name, expected in (("plugin_position", 6), ("attention_variants", 6)):
+    for name, expected in (
+        ("plugin_position", 6),
+        ("attention_variants", 12),
+        ("embedding_functions", 3),
+    ):
         files = sorted((results / name).glob("*.json"))
         assert len(files) == expected, files
         records = [json.loads(f.read_text()) for f in files]
@@ -76,13 +88,14 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
             assert set(record["metrics"]) == {"z", "z_hat"}
             assert record["config"]["profile"] == "smoke"
             assert (results / name / "attention" / f"{record['run_id']}.npz").exists()
-            if record["config"]["kind"] in ("rga-sc", "rga-s", "rga-sc-norel", "cbam"):
+            if record["config"]["kind"] in ("rga-sc", "rga-s", "rga-sc-norel", "cbam", "rga-cs"):
                 precision = record["attention_precision"]
                 assert all(0 <= s["auroc"] <= 1 for s in precision.values()), precision
 
-    # 6 + 6 runs, of which the baseline and RGA-SC at all four stages are shared: 10 trained
+    # 6 + 12 + 3 runs; the baseline and RGA-SC at all four stages (asymmetric embedding) are
+    # shared: 6 + 10 + 2 = 18 trained
     logs = sorted((scratch / "checkpoints").glob("*/train.log"))
-    assert len(logs) == 10
+    assert len(logs) == 18
     for log in logs:
         starts = [
             line

@@ -68,7 +68,7 @@ def pretrain_trunk(
         "what": "residual trunk (stem, layer1-4) of a baseline trained on SynthReID's "
         "pretraining population; load with weights=<file>",
         "run_id": run_id(config),
-        "config": config.to_dict(),
+        "config": {k: v for k, v in config.to_dict().items() if k != "data_root"},  # no paths
         "git_commit": record["git_commit"],
         "git_dirty": record["git_dirty"],
         "dataset_statistics": record["dataset_statistics"],

@@ -1,0 +1,54 @@
+"""The pretrained trunk: trained as a baseline, written under its content hash with provenance,
+loadable as the weights of any model of the same arch."""
+
+import hashlib
+import json
+
+import pytest
+import torch
+
+from rga.engine.config import committed_trunk, make_config
+from rga.model import ReIDNet
+from rga.study import pretrain
+
+pytestmark = pytest.mark.xdist_group("train")
+
+
+def test_trunk_file_manifest_and_loading(tmp_path):
+    config = make_config(
+        "smoke", experiment="pretrain", kind=None, data_root=str(tmp_path / "data"), epochs=1
+    )
+    manifest = pretrain.pretrain_trunk(
+        config,
+        out_dir=tmp_path / "trunk",
+        checkpoint_root=tmp_path / "ck",
+        results_root=tmp_path / "results",
+        progress=False,
+    )
+    name = manifest["file"].split("/")[-1]
+    payload = (tmp_path / "trunk" / name).read_bytes()
+    assert manifest["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert name == f"resnet18-synthreid-{manifest['sha256'][:8]}.pt"
+    assert manifest["file"].startswith("experiments/pretrained/")  # relative, machine-free
+    assert json.loads((tmp_path / "trunk" / "trunk.json").read_text()) == json.loads(
+        json.dumps(manifest)
+    )
+    assert "data_root" not in manifest["config"]
+    assert len(manifest["curve"]) == 1 and manifest["config"]["kind"] is None
+    assert pretrain.trunk_manifest(tmp_path / "trunk") == json.loads(json.dumps(manifest))
+
+    model = ReIDNet(
+        3, arch="resnet18", kind="rga-sc", height=64, width=32, weights=tmp_path / "trunk" / name
+    )
+    trunk = torch.load(tmp_path / "trunk" / name, weights_only=True)
+    for key, value in model.backbone.state_dict().items():
+        torch.testing.assert_close(value, trunk[key], rtol=0, atol=0)
+
+
+def test_a_missing_trunk_says_how_to_make_it(tmp_path, monkeypatch):
+    from rga.engine.config import check_environment
+
+    config = make_config("smoke", weights="experiments/pretrained/not-made-yet.pt")
+    with pytest.raises(FileNotFoundError, match="papermill experiments/pretrain.ipynb"):
+        check_environment(config)
+    assert committed_trunk().startswith("experiments/pretrained/")
