@@ -10,6 +10,7 @@ from importlib import import_module
 _EXPORTS = {
     "EXPERIMENTS": "rga.study.experiments",
     "experiment_configs": "rga.study.experiments",
+    "parse_overrides": "rga.study.experiments",
     "parse_seeds": "rga.study.experiments",
     "run_experiment": "rga.study.experiments",
     "train_run": "rga.study.train",
