@@ -109,20 +109,21 @@ def parse_overrides(overrides) -> dict:
     example = 'e.g. \'{"epochs": 120, "skip_corrupt": true}\''
     if overrides is None or overrides == "":
         return {}
+    parsed = overrides
     if isinstance(overrides, str):
         try:
-            overrides = json.loads(overrides)
+            parsed = json.loads(overrides)
         except json.JSONDecodeError as err:
             raise ValueError(
                 f"overrides={overrides!r} is not valid JSON ({err}); give a JSON object of "
                 f"RunConfig fields, {example}"
             ) from None
-    if not isinstance(overrides, dict):
+    if not isinstance(parsed, dict):
         raise ValueError(
             f"overrides={overrides!r} is not a JSON object; give RunConfig fields by name, "
             f"{example}"
         )
-    return dict(overrides)
+    return dict(parsed)
 
 
 def run_experiment(
