@@ -69,7 +69,7 @@ class RunLock:
                 if _age_s(self.path) > UNREADABLE_STALE_S:  # its writer died while writing it
                     self.say(f"removing the unreadable lock {self.path}")
                     self.path.unlink(missing_ok=True)
-                time.sleep(min(self.poll_s, 0.1))
+                _wait(min(self.poll_s, 0.1))
                 continue
             if holder.get("host") == socket.gethostname() and not process_alive(holder["pid"]):
                 self.say(f"removing the stale lock {self.path}: {_describe(holder)} is not running")
@@ -89,7 +89,7 @@ class RunLock:
                     f"is running, delete {self.path}"
                 )
                 told = True
-            time.sleep(self.poll_s)
+            _wait(self.poll_s)
         self._held = True
 
     def release(self) -> None:
@@ -124,6 +124,10 @@ def read_lock(path: str | Path) -> dict | None:
     if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
         return None
     return owner
+
+
+def _wait(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _age_s(path: Path) -> float:
