@@ -29,7 +29,7 @@ from rga.engine.checkpoint import (
     save_checkpoint,
 )
 from rga.engine.config import make_config
-from rga.engine.evaluate import load_trained
+from rga.engine.evaluate import evaluate_checkpoint, load_trained, trained_fingerprints
 from rga.engine.lock import LOCK, RunLock, RunLockedError
 from rga.study.experiments import record_attention, run_experiment
 from rga.study.results import read_result, result_path
@@ -127,6 +127,17 @@ def test_other_data_trains_under_its_own_id_and_leaves_the_first_results_alone(c
         record_attention(config_b, record_b, res, ck)
     saved = list((res / "exp" / "attention").glob("*.npz"))
     assert [p.stem for p in saved] == [record_b["run_id"]]
+
+
+def test_evaluating_a_configuration_on_other_data_names_the_data_it_was_trained_on(copy, trees):
+    config, ck, _, record = copy
+    with pytest.raises(FileNotFoundError) as err:
+        with pytest.warns(UserWarning, match="published counts"):
+            evaluate_checkpoint(replace(config, data_root=str(trees[1])), ck)
+    tag = record["data"]["fingerprint"][:8]
+    assert f"finished runs on other data ({tag})" in str(err.value)
+    assert str(trees[1]) in str(err.value) and "train(config) first" in str(err.value)
+    assert trained_fingerprints(config, ck) == [tag]
 
 
 def test_the_same_data_under_another_path_is_the_same_run(copy, trees, monkeypatch):

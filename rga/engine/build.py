@@ -42,7 +42,13 @@ def load_data(
     (missing folder, empty split, corrupt images) before a run touches any file, or leaves the
     corrupt images out when ``config.skip_corrupt``."""
     dataset = load_dataset(**dataset_args(config), verbose=verbose)
-    return verify_images(dataset, skip=config.skip_corrupt, cache_dir=cache_dir, verbose=verbose)
+    return verify_images(
+        dataset,
+        skip=config.skip_corrupt,
+        cache_dir=cache_dir,
+        workers=config.workers,  # decoding threads: as many as the loader's workers
+        verbose=verbose,
+    )
 
 
 def build_train_loader(
