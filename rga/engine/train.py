@@ -3,9 +3,8 @@
 ``train(make_config("smoke"))`` loads and checks the data, locks the run folder
 ``<checkpoint_root>/<run_id>/`` (the run id names the config and the data's fingerprint), builds
 the model and the optimiser, resumes from ``last.pt`` if a killed run left one, then for each
-epoch sets the LR,
-runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard triplet on z,
-backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
+epoch sets the LR, runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard
+triplet on z, backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
 (no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
 
 This module writes checkpoints only; results files are the study's (``rga.study.train``, also
