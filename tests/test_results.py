@@ -114,6 +114,7 @@ def test_load_results_flattens_to_one_row_per_run(tmp_path):
     assert rga["positions"] == (1, 2, 3, 4) and rga["mAP"] == 40.0  # headline = eval_feature z
     assert frame[frame["experiment"] == "other"].iloc[0]["mAP"] == 41.0  # z_hat
     assert frame["final_loss"].tolist() == [2.0, 2.0, 2.0]
+    assert set(frame["data_fingerprint"]) == {DATA["fingerprint"]}
     one = load_results([next((tmp_path / "other").iterdir())])
     assert len(one) == 1
 

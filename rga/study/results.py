@@ -82,8 +82,8 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     metrics of the run's eval_feature (``mAP``, ``R1``, ...), every config field as a column
     (tuples stay tuples, e.g. ``positions``; a None ``kind``/``weights`` is the string "none",
     as pandas would make None a NaN that groupby drops), and run_id, label, wall_time_s, images_per_s,
-    git_commit, device name, final training loss, the curve (a list of dicts) and
-    attention_precision when present.
+    git_commit, device name, final training loss, data_fingerprint, the curve (a list of dicts)
+    and attention_precision when present.
 
     `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several.
     """
@@ -118,6 +118,7 @@ def _flatten(record: dict, path: Path) -> dict:
         git_dirty=record.get("git_dirty"),
         hardware=record.get("hardware", {}).get("device_name"),
         created=record.get("created"),
+        data_fingerprint=(record.get("data") or {}).get("fingerprint"),
         curve=curve,
         attention_precision=record.get("attention_precision"),
         path=str(path),
