@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from data_fakes import make_market
 
 import rga.engine.build as build_module
@@ -231,10 +232,15 @@ def test_an_incomplete_checkpoint_is_named_with_the_way_to_recover(copy, name):
     assert again["metrics"] == record["metrics"]
 
 
-def test_an_empty_checkpoint_file_is_named(tmp_path):
-    (tmp_path / LAST).write_bytes(b"")
-    with pytest.raises(IncompleteCheckpointError, match="last.pt is incomplete"):
-        load_checkpoint(tmp_path / LAST)
+@pytest.mark.parametrize("kept", [0, 10, 1000, 5000, 50_000, -1])
+def test_a_checkpoint_cut_anywhere_is_named(tmp_path, kept):
+    path = save_checkpoint({"model": torch.nn.Linear(64, 512).state_dict()}, tmp_path / LAST)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:kept] if kept >= 0 else b"garbage" * 100)
+    with pytest.raises(IncompleteCheckpointError, match="last.pt is incomplete or damaged"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError):  # a missing file keeps its own error
+        load_checkpoint(tmp_path / FINAL)
 
 
 def _dead_pid() -> int:

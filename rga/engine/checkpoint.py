@@ -54,7 +54,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     path = Path(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise  # the file itself is missing or unreadable: that error names it
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        # what torch raises depends on where the file was cut: a zip error, EINVAL, EOF, pickle
         raise IncompleteCheckpointError(
             f"{path} is incomplete or damaged and cannot be read ({type(err).__name__}: "
             f"{str(err).strip()}). Our writes are atomic, so it was cut short elsewhere (a copy "
@@ -70,7 +73,7 @@ def _recovery(path: Path) -> str:
         )
     if path.name == FINAL:
         return (
-            f"Delete it (and {path.parent}) to train this run again, or retrain with force=True "
+            "Delete it to train this run again, or retrain with force=True "
             "(--force; -p force True in a notebook); or put back a good copy."
         )
     return "Write it again, or put back a good copy."
