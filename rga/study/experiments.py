@@ -248,15 +248,15 @@ def attention_panel(config: RunConfig, size: int, checkpoint_root: str | Path | 
 
     Returns (images (B,3,H,W) normalised as at test time, masks (B,H,W) bool or None, pids (B,)).
     One image per identity first (in id order), so the panel shows many different people.
-    The dataset is the one training used (``rga.engine.build.load_data``, its verification
-    remembered under `checkpoint_root`, default the repository's ``checkpoints``).
+    The dataset is the one training used (``rga.engine.build.load_data``; its verification is
+    remembered under `checkpoint_root`, as training remembers it, or else in the data folder).
     """
     from rga.data import ImageDataset, build_transforms
     from rga.engine.build import load_data
     from rga.engine.checkpoint import VERIFIED
 
-    root = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
-    dataset = load_data(config, cache_dir=root / VERIFIED, verbose=False)
+    cache_dir = Path(checkpoint_root) / VERIFIED if checkpoint_root else None
+    dataset = load_data(config, cache_dir=cache_dir, verbose=False)
     order = sorted(range(len(dataset.query)), key=lambda i: Path(dataset.query[i].path).name)
     first_of_id, rest, seen = [], [], set()
     for i in order:
