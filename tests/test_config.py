@@ -121,14 +121,50 @@ def test_batch_must_split_over_ranks():
         check_environment(make_config("smoke"), world_size=3)
 
 
+FINGERPRINT = "0123456789abcdef"
+
+
 def test_run_id_is_stable_and_ignores_where_the_run_happens():
     config = make_config("smoke")
-    assert run_id(config) == run_id(make_config("smoke"))
-    assert run_id(config).startswith("synthreid-resnet18-rga-sc-p1234-s0-")
-    same = dataclasses.replace(config, experiment="other", device="auto", workers=2)
-    assert run_id(same) == run_id(config)
+    assert run_id(config, FINGERPRINT) == run_id(make_config("smoke"), FINGERPRINT)
+    assert run_id(config, FINGERPRINT).startswith("synthreid-resnet18-rga-sc-p1234-s0-")
+    same = dataclasses.replace(
+        config, experiment="other", device="auto", workers=2, data_root="/elsewhere"
+    )
+    assert run_id(same, FINGERPRINT) == run_id(config, FINGERPRINT)
     for change in ({"seed": 1}, {"positions": (3,)}, {"base_lr": 1e-3}, {"eval_feature": "z_hat"}):
-        assert run_id(dataclasses.replace(config, **change)) != run_id(config)
+        assert run_id(dataclasses.replace(config, **change), FINGERPRINT) != run_id(
+            config, FINGERPRINT
+        )
+
+
+def test_run_id_names_the_data_by_its_fingerprint():
+    config = make_config("smoke")
+    assert run_id(config, FINGERPRINT).endswith("-d01234567")
+    assert run_id(config, "fedcba9876543210") != run_id(config, FINGERPRINT)
+    # skip_corrupt acts through the data: the fingerprint of the images kept names the run
+    skipping = dataclasses.replace(config, skip_corrupt=True)
+    assert run_id(skipping, FINGERPRINT) == run_id(config, FINGERPRINT)
+    for bad in (None, "", "0123", "not-hex-at-all", config.data_root):
+        with pytest.raises(ValueError, match="dataset_fingerprint"):
+            run_id(config, bad)
+
+
+def test_skip_corrupt_is_a_field_and_off_by_default():
+    assert make_config("cpu").skip_corrupt is False
+    assert make_config("smoke", skip_corrupt=True).skip_corrupt is True
+    with pytest.raises(ValueError, match="skip_corrupt='yes' has the wrong type"):
+        make_config("smoke", skip_corrupt="yes")
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "example"),
+    [("positions", "abc", "positions=1,2,3,4"), ("lr_steps", "40,x", "lr_steps=40,70")],
+)
+def test_integer_lists_that_do_not_parse_name_the_field_and_an_example(field, text, example):
+    with pytest.raises(ValueError, match=f"{field}='{text}' is not a list of integers") as err:
+        make_config("smoke", **{field: text})
+    assert example in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from rga.engine.checkpoint import FINAL, LOG
 from rga.engine.config import make_config, run_id
 from rga.engine.distributed import gather, gather_with_grad, mean_over_ranks
 from rga.losses import triplet_hard
-from rga.study.results import read_result, result_path
+from rga.study.results import read_result
 
 
 def _free_port() -> int:
@@ -82,13 +82,15 @@ def test_torchrun_two_processes_on_gloo(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    run_dir = tmp_path / "checkpoints" / run_id(config)
-    assert (run_dir / FINAL).exists()
+    (record_path,) = (tmp_path / "results" / "ddp").glob("*.json")
+    record = read_result(record_path)
+    assert record["run_id"] == run_id(config, record["data"]["fingerprint"])
+    run_dir = tmp_path / "checkpoints" / record["run_id"]
+    assert (run_dir / FINAL).exists() and not (run_dir / "train.lock").exists()
     epoch_lines = [
         line for line in (run_dir / LOG).read_text().splitlines() if line.startswith("epoch")
     ]
     assert len(epoch_lines) == config.epochs  # rank 0 alone writes the log
-    record = read_result(result_path(tmp_path / "results", "ddp", run_id(config)))
     assert record["hardware"]["world_size"] == 2
     assert len(record["curve"]) == config.epochs and set(record["metrics"]) == {"z", "z_hat"}
     # each rank drew half of every 4 x 2 batch: 24 sampled images per epoch over both ranks

@@ -94,4 +94,13 @@ COMMITTED = sorted(p for p in RESULTS.glob("*/*.json"))
 @pytest.mark.parametrize("path", COMMITTED[:: max(1, len(COMMITTED) // 6)], ids=lambda p: p.stem)
 def test_committed_run_ids_equal_their_file_names(path):
     record = json.loads(path.read_text())
-    assert run_id(config_from_dict(record["config"])) == path.stem == record["run_id"]
+    fingerprint = record["data"]["fingerprint"]
+    assert run_id(config_from_dict(record["config"]), fingerprint) == path.stem == record["run_id"]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+def test_committed_results_hold_no_machine_paths(path):
+    record = json.loads(path.read_text())
+    paths = {"data_root": record["config"].get("data_root"), "checkpoint": record.get("checkpoint")}
+    for where, value in paths.items():
+        assert value is None or not Path(value).is_absolute(), f"{where}={value!r}"

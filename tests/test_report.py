@@ -1,5 +1,8 @@
 """rga.study.report: the book's readers and joins, on small files written here (no book build)."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,9 +22,14 @@ from rga.study.report.plots import plot_metric_by, plot_table2_gains
 from rga.study.report.views import probe_view, probe_widget
 from rga.study.results import make_record, write_result
 
+FINGERPRINT = "0123456789abcdef"
 
-def _write_run(root, experiment="plugin_position", r1=50.0, m_ap=40.0, precision=None, **overrides):
-    config = make_config("smoke", experiment=experiment, **overrides)
+
+def _write_run(
+    root, experiment="plugin_position", r1=50.0, m_ap=40.0, precision=None, profile="smoke",
+    **overrides,
+):  # fmt: skip
+    config = make_config(profile, experiment=experiment, **overrides)
     metrics = {
         f: {"R1": r1, "R5": 70.0, "R10": 80.0, "mAP": m_ap, "mINP": 20.0} for f in ("z", "z_hat")
     }
@@ -39,9 +47,10 @@ def _write_run(root, experiment="plugin_position", r1=50.0, m_ap=40.0, precision
     ]
     extra = {"attention_precision": precision} if precision else {}
     record = make_record(
-        config, run_id=run_id(config), label=model_label(config), metrics=metrics, curve=curve,
-        train_time_s=2.0, eval_time_s=1.0, dataset_statistics={"train": {"ids": 4, "images": 8, "cameras": 2}},
-        hardware={"device_name": "test-cpu"}, **extra,
+        config, run_id=run_id(config, FINGERPRINT), label=model_label(config), metrics=metrics,
+        curve=curve, train_time_s=2.0, eval_time_s=1.0,
+        dataset_statistics={"train": {"ids": 4, "images": 8, "cameras": 2}},
+        data={"fingerprint": FINGERPRINT}, hardware={"device_name": "test-cpu"}, **extra,
     )  # fmt: skip
     return write_result(record, root)
 
@@ -78,7 +87,7 @@ def test_paper_vs_ours_puts_seed_spread_beside_the_paper(tmp_path):
     for seed, m_ap in ((0, 40.0), (1, 42.0)):
         _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=seed, m_ap=m_ap)
     _write_run(tmp_path, kind=None, seed=0, m_ap=30.0)
-    runs = report.load_runs("plugin_position", root=tmp_path)
+    runs = report.load_runs("plugin_position", root=tmp_path, profiles=None)
     assert sorted(runs["setting"]) == ["Baseline", "ResBlock conv4_x", "ResBlock conv4_x"]
     table = report.paper_vs_ours_table(runs, report.load_paper_numbers())
     group = runs["group"].iloc[0]
@@ -98,7 +107,7 @@ def test_runs_overview_variants_and_precision(tmp_path):
     for seed in (0, 1):
         _write_run(tmp_path, "attention_variants", kind="rga-sc", seed=seed, precision=scores)
         _write_run(tmp_path, "attention_variants", kind="rga-c", seed=seed)
-    runs = report.load_runs(root=tmp_path)
+    runs = report.load_runs(root=tmp_path, profiles=None)
     overview = report.runs_overview(runs)
     assert overview[["experiment", "runs", "seeds"]].values.tolist() == [
         ["attention_variants", 4, "0, 1"]
@@ -144,18 +153,20 @@ def test_attention_arrays_round_trip_and_selection(tmp_path):
     masks = np.zeros((3, 64, 32), bool)
     masks[:, 10:50, 8:24] = True
     for seed in (1, 0):
+        run = make_config("smoke", experiment="attention_variants", kind="rga-sc", seed=seed)
         path = report.save_run_attention(
-            make_config("smoke", experiment="attention_variants", kind="rga-sc", seed=seed),
-            model, images, masks=masks, pids=[1, 2, 3], root=tmp_path,
+            run, model, images, run_id=run_id(run, FINGERPRINT), masks=masks, pids=[1, 2, 3],
+            root=tmp_path,
         )  # fmt: skip
     saved = report.load_attention_arrays(path)
     assert saved.images.shape == (3, 64, 32, 3) and saved.images.dtype == np.uint8
     assert sorted(saved.spatial) == [1, 2, 3, 4] and saved.spatial[1].shape == (3, 16, 8)
     assert saved.channel[4].shape == (3, 512)
     assert saved.masks.sum() == masks.sum() and saved.pids.tolist() == [1, 2, 3]
-    assert saved.meta["run_id"] == run_id(config)
-    assert report.select_attention_arrays("rga-sc", root=tmp_path).meta["seed"] == 0
-    assert report.select_attention_arrays("cbam", root=tmp_path) is None
+    assert saved.meta["run_id"] == run_id(config, FINGERPRINT) == path.stem
+    assert report.select_attention_arrays("rga-sc", root=tmp_path, profiles=None).meta["seed"] == 0
+    assert report.select_attention_arrays("cbam", root=tmp_path, profiles=None) is None
+    assert report.select_attention_arrays("rga-sc", root=tmp_path) is None  # smoke: not the study's
     fig = probe_view(model, images, image=1, stage=2)
     assert len(fig.axes) == 5  # image, spatial gate, R[i,:], R[:,i], channel gates
     pytest.importorskip("ipywidgets")
@@ -198,7 +209,7 @@ def test_runs_that_differ_from_their_profile_are_never_pooled(tmp_path):
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, base_lr=1e-3)
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=2, threads=2)  # no effect on numbers
-    runs = report.load_runs("plugin_position", root=tmp_path).sort_values("seed")
+    runs = report.load_runs("plugin_position", root=tmp_path, profiles=None).sort_values("seed")
     plain, changed, threads = runs["group"]
     assert changed == plain.replace("smoke profile", "smoke profile with base_lr=0.001")
     assert threads == plain
@@ -208,3 +219,38 @@ def test_runs_that_differ_from_their_profile_are_never_pooled(tmp_path):
     cpu_row = {**PROFILES["cpu"].to_dict(), **make_config("cpu", epochs=35).to_dict()}
     assert report.profile_overrides(cpu_row) == {}
     assert "35 epochs, cpu profile, on cpu" in report.run_group_label(cpu_row)
+
+
+def test_the_book_shows_the_study_profiles_only_and_says_so(tmp_path):
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)  # smoke: a user trying a notebook
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, profile="cpu")
+    assert report.STUDY_PROFILES == ("cpu", "pretrained")
+    runs = report.load_runs("plugin_position", root=tmp_path)
+    assert runs["profile"].tolist() == ["cpu"] and runs["seed"].tolist() == [1]
+    assert len(report.load_runs("plugin_position", root=tmp_path, profiles=None)) == 2
+    assert report.load_runs("plugin_position", root=tmp_path, profiles=("paper",)).empty
+    note = repr(report.profiles_shown(root=tmp_path))
+    assert "profiles cpu, pretrained" in note and "1 of the smoke profile" in note
+    assert "left out" not in repr(report.profiles_shown(["nothing"], root=tmp_path))
+
+
+def test_attention_arrays_written_once_per_content_by_a_temporary_of_this_process(
+    tmp_path, monkeypatch
+):
+    images = np.zeros((2, 8, 4, 3), np.uint8)
+    maps = {4: np.ones((2, 2, 1), np.float32)}
+    path = report.save_attention_arrays(tmp_path / "a.npz", images, maps, meta={"run_id": "a"})
+    before = path.stat().st_mtime_ns
+    replaced = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        replaced.append(Path(src).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    report.save_attention_arrays(path, images, maps, meta={"run_id": "a"})
+    assert replaced == [] and path.stat().st_mtime_ns == before  # same content: left as it is
+    report.save_attention_arrays(path, images, {4: np.zeros((2, 2, 1))}, meta={"run_id": "a"})
+    assert replaced == [f".a.npz.{os.getpid()}.tmp"] and not (tmp_path / replaced[0]).exists()
+    assert report.load_attention_arrays(path).spatial[4].max() == 0

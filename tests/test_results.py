@@ -1,10 +1,28 @@
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from rga.engine.config import make_config, model_label, run_id
-from rga.study.results import REQUIRED_KEYS, git_state, load_results, make_record, write_result
+from rga.study.results import (
+    REQUIRED_KEYS,
+    git_state,
+    load_results,
+    make_record,
+    portable_config,
+    write_result,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+SPLIT = {"images": 40, "ids": 8, "cameras": 2, "fingerprint": "00112233aabbccdd"}
+DATA = {"fingerprint": "0123456789abcdef", "train": SPLIT, "query": SPLIT, "gallery": SPLIT}
 
 
 def _record(experiment="exp", **overrides):
@@ -35,13 +53,14 @@ def _record(experiment="exp", **overrides):
     ]
     return make_record(
         config,
-        run_id=run_id(config),
+        run_id=run_id(config, DATA["fingerprint"]),
         label=model_label(config),
         metrics=metrics,
         curve=curve,
         train_time_s=4.0,
         eval_time_s=1.0,
         dataset_statistics={"train": {"ids": 8, "images": 40, "cameras": 2}},
+        data=DATA,
         hardware={"device_name": "cpu-x"},
     )
 
@@ -95,6 +114,7 @@ def test_load_results_flattens_to_one_row_per_run(tmp_path):
     assert rga["positions"] == (1, 2, 3, 4) and rga["mAP"] == 40.0  # headline = eval_feature z
     assert frame[frame["experiment"] == "other"].iloc[0]["mAP"] == 41.0  # z_hat
     assert frame["final_loss"].tolist() == [2.0, 2.0, 2.0]
+    assert set(frame["data_fingerprint"]) == {DATA["fingerprint"]}
     one = load_results([next((tmp_path / "other").iterdir())])
     assert len(one) == 1
 
@@ -104,3 +124,44 @@ def test_git_state_outside_a_repository(tmp_path, monkeypatch):
     assert git_state(tmp_path) == ("unknown", None)
     monkeypatch.setenv("RGA_SOURCE_COMMIT", "0123abcd")  # a tree copied without .git
     assert git_state(tmp_path) == ("0123abcd", False)
+
+
+def test_an_unchanged_record_leaves_its_file_untouched(tmp_path):
+    record = _record()
+    path = write_result(record, tmp_path)
+    before = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert write_result(json.loads(path.read_text()), tmp_path) == path
+    assert path.stat().st_mtime_ns == before
+    record["metrics"]["z"]["mAP"] = 1.0
+    write_result(record, tmp_path)
+    assert json.loads(path.read_text())["metrics"]["z"]["mAP"] == 1.0
+
+
+def test_killed_writes_leave_no_temporary_behind(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    stale = folder / f".x.json.{dead.pid}.tmp"
+    live = folder / f".y.json.{os.getpid()}.tmp"  # a write in progress: not ours to remove
+    stale.write_text("{")
+    live.write_text("{")
+    write_result(_record(), tmp_path)
+    assert not stale.exists() and live.exists()
+
+
+def test_records_hold_the_training_provenance_and_no_machine_paths(tmp_path):
+    inside = make_config("smoke", data_root=str(REPO / "data"))
+    outside = make_config("smoke", data_root=str(tmp_path))
+    assert portable_config(inside.to_dict())["data_root"] == "data"
+    assert "data_root" not in portable_config(outside.to_dict())
+    assert list(portable_config(inside.to_dict())) == list(inside.to_dict())  # order kept
+    record = make_record(
+        outside, run_id="r", label="l", metrics={}, curve=[], train_time_s=0.0, eval_time_s=0.0,
+        dataset_statistics={}, data=DATA, hardware={}, versions={"torch": "old"},
+        git_commit="a" * 40, git_dirty=False, created="2020-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    assert (record["git_commit"], record["created"]) == ("a" * 40, "2020-01-01T00:00:00+00:00")
+    assert record["versions"] == {"torch": "old"} and record["data"] == DATA
+    assert "data_root" not in record["config"]

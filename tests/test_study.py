@@ -9,6 +9,8 @@ import torch
 from rga.engine.config import make_config, run_id
 from rga.study import experiments as study
 
+FP = "0123456789abcdef"
+
 
 def test_plugin_position_is_table2():
     configs = study.experiment_configs("plugin_position", "smoke")
@@ -24,7 +26,7 @@ def test_plugin_position_is_table2():
 
 
 def test_attention_variants_share_baseline_and_rga_sc_with_plugin_position():
-    plugin = {run_id(c) for c in study.experiment_configs("plugin_position", "smoke")}
+    plugin = {run_id(c, FP) for c in study.experiment_configs("plugin_position", "smoke")}
     variants = study.experiment_configs("attention_variants", "smoke")
     assert [c.kind for c in variants] == [
         None,
@@ -40,18 +42,18 @@ def test_attention_variants_share_baseline_and_rga_sc_with_plugin_position():
         "rga-sc-norel",
         "cbam",
     ]
-    shared = plugin & {run_id(c) for c in variants}
+    shared = plugin & {run_id(c, FP) for c in variants}
     assert len(shared) == 2  # the baseline and RGA-SC at all four positions train once
 
 
 def test_every_study_experiment_builds_and_shares_its_runs():
     ids = {
-        name: {run_id(c) for c in study.experiment_configs(name, "smoke", seeds="study")}
+        name: {run_id(c, FP) for c in study.experiment_configs(name, "smoke", seeds="study")}
         for name in ("plugin_position", "attention_variants", "attention_designs")
     }
     embedding = study.experiment_configs("embedding_functions", "smoke")
     assert [c.rga_embedding for c in embedding] == ["none", "symmetric", "asymmetric"]
-    assert run_id(embedding[-1]) in ids["plugin_position"]  # the default is RGA-SC itself
+    assert run_id(embedding[-1], FP) in ids["plugin_position"]  # the default is RGA-SC itself
     five = [c for c in study.experiment_configs("attention_variants", "smoke", seeds="study")]
     seeds = {}
     for c in five:
@@ -70,6 +72,34 @@ def test_seeds_outermost_and_parsed_from_text():
     assert study.parse_seeds([1, 2]) == (1, 2)
     with pytest.raises(ValueError, match="at least one seed"):
         study.parse_seeds("")
+
+
+@pytest.mark.parametrize("seeds", ["a,b", "0,x", [1.5], "1.5", [True]])
+def test_bad_seeds_name_the_parameter_the_value_and_an_example(seeds):
+    with pytest.raises(ValueError) as err:
+        study.experiment_configs("plugin_position", "smoke", seeds=seeds)
+    message = str(err.value)
+    assert message.startswith(f"seeds={seeds!r}") and "e.g. 0 or '0,1,2'" in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [("{bad json", "is not valid JSON"), ("[1, 2]", "is not a JSON object"), (3, "JSON object")],
+)
+def test_bad_overrides_name_the_parameter_the_value_and_an_example(overrides, why):
+    with pytest.raises(ValueError) as err:
+        study.experiment_configs("plugin_position", "smoke", overrides=overrides)
+    message = str(err.value)
+    assert message.startswith(f"overrides={overrides!r}") and why in message
+    assert """e.g. '{"epochs": 120""" in message
+
+
+def test_overrides_set_skip_corrupt_from_a_notebook():
+    (config, *_) = study.experiment_configs(
+        "plugin_position", "smoke", overrides='{"skip_corrupt": true}'
+    )
+    assert config.skip_corrupt is True
+    assert study.parse_overrides("") == {} and study.parse_overrides(None) == {}
 
 
 def test_none_fields_keep_the_profile_and_json_overrides_apply():

@@ -1,10 +1,14 @@
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
 
 import rga.engine.build as build_module
 import rga.engine.train as train_module
+import rga.study.results as results_module
+from rga.data import dataset_fingerprint, load_dataset
+from rga.engine.build import dataset_args
 from rga.engine.checkpoint import FINAL, LAST, LOG, load_checkpoint, save_checkpoint
 from rga.engine.config import make_config, run_id
 from rga.engine.evaluate import evaluate_checkpoint, load_trained
@@ -39,21 +43,32 @@ def finished(smoke, tmp_path_factory):
     return smoke, root / "checkpoints", root / "results", record, seen
 
 
+def _id(config, data_root=None):
+    """The run id of `config` on the data at `data_root` (default: the config's)."""
+    root = config.data_root if data_root is None else data_root
+    dataset = load_dataset(**{**dataset_args(config), "root": root}, verbose=False)
+    return run_id(config, dataset_fingerprint(dataset))
+
+
 def _state(checkpoint_root, config):
-    return load_checkpoint(checkpoint_root / run_id(config) / FINAL)
+    return load_checkpoint(checkpoint_root / _id(config) / FINAL)
 
 
 def test_smoke_run_writes_checkpoint_log_and_results(finished):
     config, checkpoints, results, record, seen = finished
-    run_dir = checkpoints / run_id(config)
+    run_dir = checkpoints / _id(config)
+    assert record["run_id"] == run_dir.name and run_dir.name.endswith(
+        "-d" + record["data"]["fingerprint"][:8]
+    )
     assert (run_dir / FINAL).exists() and not (run_dir / LAST).exists()
+    assert not (run_dir / "train.lock").exists()
     epoch_lines = [
         line for line in (run_dir / LOG).read_text().splitlines() if line.startswith("epoch")
     ]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "images/s" in epoch_lines[0] and "lr" in epoch_lines[0]
 
-    saved = read_result(result_path(results, "smoke-test", run_id(config)))
+    saved = read_result(result_path(results, "smoke-test", _id(config)))
     assert set(REQUIRED_KEYS) <= set(saved) and saved["run_id"] == record["run_id"]
     assert saved["label"] == "RGA-SC conv2-5_x" and saved["config"]["experiment"] == "smoke-test"
     for feature in ("z", "z_hat"):
@@ -70,23 +85,30 @@ def test_smoke_run_writes_checkpoint_log_and_results(finished):
         assert {f"grad_norm.layer{s}" for s in range(1, 5)} <= set(entry)
         assert entry["grad_norm.att1"] > 0
     assert saved["dataset_statistics"]["train"]["ids"] == 12
+    assert saved["data"]["train"]["ids"] == 12 and len(saved["data"]["fingerprint"]) == 16
     assert saved["hardware"]["cpu_count"] >= 1 and saved["versions"]["torch"] == torch.__version__
+    # the provenance is the training's, kept in final.pt; no machine paths (tmp is outside)
+    state = _state(checkpoints, config)
+    for key in ("git_commit", "git_dirty", "created", "versions", "data"):
+        assert saved[key] == state[key], key
+    assert "data_root" not in saved["config"] and "checkpoint" not in saved
 
 
 def test_load_trained_returns_the_final_model(finished):
-    config, checkpoints, *_ = finished
+    config, checkpoints, _, record, _ = finished
     model = load_trained(config, checkpoints)
     assert not model.training
     reference = _state(checkpoints, config)["model"]
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(tensor, reference[name], rtol=0, atol=0)
-    assert load_trained(make_config("smoke", seed=5), checkpoints) is None
+    assert load_trained(config, checkpoints, record["data"]["fingerprint"]) is not None
+    assert load_trained(replace(config, seed=5), checkpoints) is None
 
 
 def test_worker_count_does_not_change_the_run(finished, tmp_path):
     config, _, _, record, _ = finished
     with_worker = make_config("smoke", data_root=config.data_root, workers=1)
-    assert run_id(with_worker) == run_id(config)
+    assert _id(with_worker) == _id(config)
     again = train_run(with_worker, checkpoint_root=tmp_path, results_root=tmp_path, progress=False)
     assert [e["loss"] for e in again["curve"]] == [e["loss"] for e in record["curve"]]
     assert again["metrics"] == record["metrics"]
@@ -98,7 +120,7 @@ def test_evaluate_checkpoint_with_other_options(finished):
     euclidean = evaluate_checkpoint(config, checkpoints, metric="euclidean", ap="trapezoid")
     assert set(euclidean) == {"z", "z_hat"} and euclidean != record["metrics"]
     with pytest.raises(FileNotFoundError, match="train\\(config\\) first"):
-        evaluate_checkpoint(make_config("smoke", seed=9), checkpoints)
+        evaluate_checkpoint(replace(config, seed=9), checkpoints)
 
 
 class _Killed(Exception):
@@ -119,8 +141,8 @@ def test_resume_gives_the_same_model_and_metrics(finished, tmp_path):
             on_epoch_end=kill_after_first_epoch,
             progress=False,
         )
-    assert load_checkpoint(tmp_path / run_id(config) / LAST)["epoch"] == 1
-    assert not (tmp_path / run_id(config) / FINAL).exists()
+    assert load_checkpoint(tmp_path / _id(config) / LAST)["epoch"] == 1
+    assert not (tmp_path / _id(config) / FINAL).exists()
 
     resumed = train_run(
         config, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False
@@ -134,13 +156,15 @@ def test_resume_gives_the_same_model_and_metrics(finished, tmp_path):
     assert straight.keys() == again.keys()
     for name in straight:
         torch.testing.assert_close(again[name], straight[name], rtol=0, atol=0)
-    log = (tmp_path / run_id(config) / LOG).read_text()
+    log = (tmp_path / _id(config) / LOG).read_text()
     assert "resume at epoch 1" in log
 
 
 def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
     config, checkpoints, results, record, _ = finished
-    before = (checkpoints / run_id(config) / LOG).read_text()
+    before = (checkpoints / _id(config) / LOG).read_text()
+    saved = result_path(results, "smoke-test", _id(config))
+    saved_bytes, saved_mtime = saved.read_bytes(), saved.stat().st_mtime_ns
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must not build a training loader")
@@ -151,8 +175,12 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
     )
     again = train_run(other, checkpoint_root=checkpoints, results_root=results, progress=False)
     assert again["metrics"] == record["metrics"] and again["run_id"] == record["run_id"]
-    assert result_path(results, "another-notebook", run_id(config)).exists()
-    assert (checkpoints / run_id(config) / LOG).read_text() == before
+    assert result_path(results, "another-notebook", _id(config)).exists()
+    assert (checkpoints / _id(config) / LOG).read_text() == before
+    # reported again, even by a later commit: the same content, the file left untouched
+    monkeypatch.setattr(results_module, "git_state", lambda: ("f" * 40, True))
+    train_run(config, checkpoint_root=checkpoints, results_root=results, progress=False)
+    assert saved.read_bytes() == saved_bytes and saved.stat().st_mtime_ns == saved_mtime
 
     main(
         [
@@ -165,18 +193,18 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
             str(results),
         ]
     )
-    assert run_id(config) in capsys.readouterr().out
-    assert result_path(results, "cli", run_id(config)).exists()
+    assert _id(config) in capsys.readouterr().out
+    assert result_path(results, "cli", _id(config)).exists()
 
 
 def test_force_retrains(finished, tmp_path):
     config, checkpoints, _, record, _ = finished
-    shutil.copytree(checkpoints / run_id(config), tmp_path / run_id(config))
+    shutil.copytree(checkpoints / _id(config), tmp_path / _id(config))
     again = train_run(
         config, checkpoint_root=tmp_path, results_root=tmp_path / "r", force=True, progress=False
     )
     assert again["metrics"] == record["metrics"]  # deterministic
-    log = (tmp_path / run_id(config) / LOG).read_text()
+    log = (tmp_path / _id(config) / LOG).read_text()
     assert sum(line.startswith("epoch") for line in log.splitlines()) == 4
 
 
@@ -195,10 +223,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(smoke, tmp_path, monk
         match=r"non-finite loss nan .*epoch 1 step 0.*last good checkpoint .*epoch 1\) is kept",
     ):
         train_run(smoke, checkpoint_root=tmp_path, results_root=tmp_path / "r", progress=False)
-    state = load_checkpoint(tmp_path / run_id(smoke) / LAST)
+    state = load_checkpoint(tmp_path / _id(smoke) / LAST)
     assert state["epoch"] == 1 and len(state["curve"]) == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
-    assert not (tmp_path / run_id(smoke) / FINAL).exists() and not (tmp_path / "r").exists()
+    assert not (tmp_path / _id(smoke) / FINAL).exists() and not (tmp_path / "r").exists()
 
 
 def test_cuda_without_gpu_fails_before_anything(smoke, tmp_path, monkeypatch):

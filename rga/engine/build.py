@@ -5,11 +5,20 @@ Modules receive explicit arguments here, never the config itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from rga.data import ImageDataset, RandomIdentitySampler, build_transforms
+from rga.data import (
+    ImageDataset,
+    RandomIdentitySampler,
+    ReIDDataset,
+    build_transforms,
+    load_dataset,
+    verify_images,
+)
 from rga.engine.config import RunConfig, resolve_weights
 from rga.engine.seeding import SampleSeeds, SeededDataset
 from rga.model import ReIDNet
@@ -23,6 +32,23 @@ def dataset_args(config: RunConfig) -> dict:
     if config.dataset == "synthreid":
         args["preset"] = config.synth_preset
     return args
+
+
+def load_data(
+    config: RunConfig, *, cache_dir: str | Path | None = None, verbose: bool = True
+) -> ReIDDataset:
+    """The dataset of `config`, every image decoded once (``rga.data.verify_images``, remembered
+    in `cache_dir` by the data's fingerprint): raises naming what is wrong with the data
+    (missing folder, empty split, corrupt images) before a run touches any file, or leaves the
+    corrupt images out when ``config.skip_corrupt``."""
+    dataset = load_dataset(**dataset_args(config), verbose=verbose)
+    return verify_images(
+        dataset,
+        skip=config.skip_corrupt,
+        cache_dir=cache_dir,
+        workers=config.workers,  # decoding threads: as many as the loader's workers
+        verbose=verbose,
+    )
 
 
 def build_train_loader(

@@ -75,6 +75,10 @@ RUN_ID_EXCLUDED = (
     "workers",
     "threads",
     "data_root",
+    # The data is identified by its content instead: run_id takes the dataset fingerprint, taken
+    # after corrupt images are left out, so skip_corrupt changes the id exactly when it changes
+    # the data (it does nothing on a dataset without corrupt files).
+    "skip_corrupt",
     "checkpoint_every",
     "test_batch_size",
     "deterministic",
@@ -104,6 +108,9 @@ class RunConfig:
     width: int = 128
     random_erasing: bool = True
     cache_images: bool = False
+    # Leave out images that do not decode (rga.data.verify_images names them) instead of refusing
+    # to train; the data's fingerprint, and so the run id, is that of the images kept.
+    skip_corrupt: bool = False
     # model
     arch: str = "resnet50"
     kind: str | None = "rga-sc"
@@ -235,7 +242,7 @@ def _normalise(config: RunConfig) -> None:
     for name in ("positions", "lr_steps"):
         value = getattr(config, name)
         if isinstance(value, str):
-            value = tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+            value = _integers(name, value)
         elif isinstance(value, list):
             value = tuple(value)
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -257,6 +264,18 @@ def _normalise(config: RunConfig) -> None:
             put(name, float(value))
     if isinstance(config.label_smoothing, int) and not isinstance(config.label_smoothing, bool):
         put("label_smoothing", float(config.label_smoothing))
+
+
+def _integers(name: str, text: str) -> tuple[int, ...]:
+    """ "1, 2,3" -> (1, 2, 3); anything else raises a ValueError naming the field and an example."""
+    try:
+        return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        example = "positions=1,2,3,4 or positions=3" if name == "positions" else f"{name}=40,70"
+        raise ValueError(
+            f"{name}={text!r} is not a list of integers; write them separated by commas, "
+            f"e.g. {example}"
+        ) from None
 
 
 def _check_type(name: str, value, hint) -> None:
@@ -473,11 +492,25 @@ def config_from_dict(values: dict) -> RunConfig:
     return RunConfig(**values)
 
 
-def run_id(config: RunConfig) -> str:
-    """Readable name + short hash of every field that changes what the run computes.
+DATA_TAG_LENGTH = 8  # hex characters of the dataset fingerprint in a run id
 
-    Example: ``synthreid-resnet18-rga-sc-p1234-s0-1a2b3c4d``.
+
+def run_id(config: RunConfig, fingerprint: str) -> str:
+    """Readable name + short hash of every field that changes what the run computes + the data.
+
+    `fingerprint` is the trained-on data's ``rga.data.dataset_fingerprint`` (at least its first
+    8 hex characters): the same configuration on other data is another run. Example:
+    ``synthreid-resnet18-rga-sc-p1234-s0-1a2b3c4d-d0f1e2d3c``.
     """
+    if not (
+        isinstance(fingerprint, str)
+        and len(fingerprint) >= DATA_TAG_LENGTH
+        and all(c in "0123456789abcdef" for c in fingerprint)
+    ):
+        raise ValueError(
+            f"fingerprint={fingerprint!r}: give the data's rga.data.dataset_fingerprint "
+            f"(at least {DATA_TAG_LENGTH} lowercase hex characters)"
+        )
     values = {
         k: v
         for k, v in config.to_dict().items()
@@ -486,7 +519,8 @@ def run_id(config: RunConfig) -> str:
     digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
     kind = config.kind or "baseline"
     positions = f"-p{''.join(map(str, config.positions))}" if config.positions else ""
-    return f"{config.dataset}-{config.arch}-{kind}{positions}-s{config.seed}-{digest}"
+    name = f"{config.dataset}-{config.arch}-{kind}{positions}-s{config.seed}-{digest}"
+    return f"{name}-d{fingerprint[:DATA_TAG_LENGTH]}"
 
 
 # Names of kinds whose upper-cased key is not the paper's name (main paper Tables 1 and 2).

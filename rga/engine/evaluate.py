@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from rga.data import ImageDataset, build_transforms, load_dataset
-from rga.engine.build import build_model, dataset_args
-from rga.engine.checkpoint import FINAL, load_checkpoint
-from rga.engine.config import RunConfig, config_from_dict, run_id
+from rga.data import ImageDataset, build_transforms, dataset_fingerprint
+from rga.engine.build import build_model, load_data
+from rga.engine.checkpoint import FINAL, VERIFIED, load_checkpoint
+from rga.engine.config import DATA_TAG_LENGTH, RunConfig, config_from_dict, run_id
 from rga.engine.determinism import determinism
 from rga.evaluation import evaluate_model
 from rga.model import ReIDNet
@@ -36,9 +36,18 @@ def evaluate(model: ReIDNet, config: RunConfig, dataset, device, **options) -> d
     return evaluate_model(model, query, gallery, device=device, **options)
 
 
-def load_trained(config: RunConfig, checkpoint_root: str | Path = "checkpoints") -> ReIDNet | None:
-    """The trained model of `config` (eval mode, CPU), or None when its run has not finished."""
-    path = Path(checkpoint_root) / run_id(config) / FINAL
+def load_trained(
+    config: RunConfig, checkpoint_root: str | Path = "checkpoints", fingerprint: str | None = None
+) -> ReIDNet | None:
+    """The trained model of `config` on the data of fingerprint `fingerprint` (eval mode, CPU),
+    or None when that run has not finished.
+
+    `fingerprint` None: the data at ``config.data_root`` is loaded to take its fingerprint
+    (``rga.engine.build.load_data``), so the model is the one trained on that data.
+    """
+    if fingerprint is None:
+        fingerprint = _fingerprint_of(config, checkpoint_root)
+    path = Path(checkpoint_root) / run_id(config, fingerprint) / FINAL
     if not path.exists():
         return None
     state = load_checkpoint(path)
@@ -47,17 +56,40 @@ def load_trained(config: RunConfig, checkpoint_root: str | Path = "checkpoints")
     return model.eval()
 
 
+def trained_fingerprints(config: RunConfig, checkpoint_root: str | Path = "checkpoints") -> list:
+    """The data tags (first characters of the fingerprints) of the data `config` has a
+    finished run on under `checkpoint_root`, sorted; pass one to `load_trained`."""
+    prefix = run_id(config, "0" * DATA_TAG_LENGTH)[:-DATA_TAG_LENGTH]
+    return sorted(
+        path.parent.name[len(prefix) :] for path in Path(checkpoint_root).glob(f"{prefix}*/{FINAL}")
+    )
+
+
 def evaluate_checkpoint(
     config: RunConfig, checkpoint_root: str | Path = "checkpoints", device: str = "cpu", **options
 ) -> dict:
-    """Evaluate the finished run of `config` again, e.g. with rerank=True or ap="trapezoid"
-    (`options` as in `evaluate`); nothing is written."""
-    model = load_trained(config, checkpoint_root)
+    """Evaluate the finished run of `config` on its data again, e.g. with rerank=True or
+    ap="trapezoid" (`options` as in `evaluate`); nothing is written."""
+    dataset = load_data(config, cache_dir=Path(checkpoint_root) / VERIFIED, verbose=False)
+    fingerprint = dataset_fingerprint(dataset)
+    model = load_trained(config, checkpoint_root, fingerprint)
     if model is None:
-        raise FileNotFoundError(
-            f"no finished run {run_id(config)} under {checkpoint_root}; train(config) first"
+        others = trained_fingerprints(config, checkpoint_root)
+        elsewhere = (
+            f"; it has finished runs on other data ({', '.join(others)}), which are not results "
+            "of this data"
+            if others
+            else ""
         )
-    dataset = load_dataset(**dataset_args(config), verbose=False)
+        raise FileNotFoundError(
+            f"no finished run {run_id(config, fingerprint)} of this configuration on the data at "
+            f"{config.data_root} under {checkpoint_root}{elsewhere}; train(config) first"
+        )
     device = torch.device(device)
     with determinism(config, device):
         return evaluate(model.to(device), config, dataset, device, **options)
+
+
+def _fingerprint_of(config: RunConfig, checkpoint_root) -> str:
+    dataset = load_data(config, cache_dir=Path(checkpoint_root) / VERIFIED, verbose=False)
+    return dataset_fingerprint(dataset)

@@ -1,4 +1,5 @@
-"""Where and with what a run was made: the hardware, the library versions, the git commit."""
+"""Where and with what a run was made: the hardware, the library versions, the git commit; paths
+as results files record them (relative to the repository)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ def library_versions() -> dict:
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
     }
+
+
+def repo_relative(path: str | Path, repo: str | Path = _REPO) -> str | None:
+    """`path` relative to the repository (POSIX separators) when it lies inside it, else None:
+    what results files record instead of a machine's absolute path."""
+    try:
+        return Path(path).resolve().relative_to(Path(repo).resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def git_state(repo: str | Path = _REPO) -> tuple[str, bool | None]:

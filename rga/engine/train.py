@@ -1,9 +1,10 @@
 """Train one re-id model: the official recipe (spec section 2), resumable, on CPU, GPU or torchrun.
 
-``train(make_config("smoke"))`` builds the data, the model and the optimiser, resumes from
-``<checkpoint_root>/<run_id>/last.pt`` if a killed run left one, then for each epoch sets the LR,
-runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard triplet on z,
-backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
+``train(make_config("smoke"))`` loads and checks the data, locks the run folder
+``<checkpoint_root>/<run_id>/`` (the run id names the config and the data's fingerprint), builds
+the model and the optimiser, resumes from ``last.pt`` if a killed run left one, then for each
+epoch sets the LR, runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard
+triplet on z, backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
 (no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
 
 This module writes checkpoints only; results files are the study's (``rga.study.train``, also
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -23,17 +26,32 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from rga.data import RandomIdentitySampler, ReIDDataset, load_dataset
+from rga.data import (
+    RandomIdentitySampler,
+    ReIDDataset,
+    dataset_summary,
+    format_summary,
+    summary_changes,
+)
 from rga.engine import distributed
 from rga.engine.build import (
     AMP_DTYPES,
     build_model,
     build_optimizer,
     build_train_loader,
-    dataset_args,
     dataset_statistics,
+    load_data,
 )
-from rga.engine.checkpoint import FINAL, LAST, LOG, all_finite, load_checkpoint, save_checkpoint
+from rga.engine.checkpoint import (
+    FINAL,
+    LAST,
+    LOG,
+    VERIFIED,
+    all_finite,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from rga.engine.config import (
     RUN_ID_EXCLUDED,
     RunConfig,
@@ -43,8 +61,9 @@ from rga.engine.config import (
 )
 from rga.engine.determinism import determinism
 from rga.engine.diagnostics import GradientNorms, feature_and_gate_statistics, probe_batch
-from rga.engine.evaluate import evaluate, load_trained
-from rga.engine.provenance import hardware_info
+from rga.engine.evaluate import evaluate
+from rga.engine.lock import RunLock
+from rga.engine.provenance import git_state, hardware_info, library_versions
 from rga.engine.schedule import lr_at_epoch, schedule_of
 from rga.engine.seeding import epoch_seed, rng_states, seed_everything, set_rng_states
 from rga.losses import cross_entropy_label_smooth, triplet_hard
@@ -61,29 +80,37 @@ def train(
 ) -> dict | None:
     """Train (or resume, or just report) the run of `config`; return its summary (`summary`).
 
+    The data is loaded and checked first (`rga.engine.build.load_data`), so that bad data fails
+    before any file is touched. The run folder is ``<checkpoint_root>/<run_id>`` with the run id
+    of the config and the data's fingerprint: the same config on other data is another run. One
+    process at a time works on a run folder (`rga.engine.lock`); a second one waits for it.
     A run whose ``final.pt`` exists is not retrained unless `force`. `on_epoch_end(entry)` gets
     each epoch's curve entry {epoch, lr, loss, ce, triplet, images_per_s, seconds} (rank 0
     only). Under torchrun ranks other than 0 return None.
     """
     check_environment(config, distributed.world_size_hint())
-    run_dir = Path(checkpoint_root) / run_id(config)
     with distributed.session(config.device) as ctx, determinism(config, ctx.device):
-        if _finished(run_dir, ctx) and not force:
-            return _report_finished(config, run_dir, ctx) if ctx.is_main else None
-        if force:
-            _discard_checkpoints(run_dir, ctx)
-        run = _set_up(config, run_dir, ctx)
-        _resume(run)
-        for epoch in range(run.start_epoch, config.epochs):
-            entry = _train_epoch(run, epoch, progress)
-            run.curve.append(entry)
-            if ctx.is_main:
-                _log(run_dir, _epoch_line(entry, config.epochs), echo=progress)
-                if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
-                    _save_last(run, epochs_done=epoch + 1)
-                if on_epoch_end is not None:
-                    on_epoch_end(dict(entry))
-        return _finish(run) if ctx.is_main else None
+        # the data first: a bad data_root fails here, before any file of the run is touched
+        dataset = _load_data(config, checkpoint_root, ctx)
+        data = dataset_summary(dataset)
+        run_dir = Path(checkpoint_root) / run_id(config, data["fingerprint"])
+        with _exclusive(run_dir, ctx):
+            if _finished(run_dir, ctx) and not force:
+                return _report_finished(config, data, run_dir) if ctx.is_main else None
+            if force:
+                _discard_checkpoints(run_dir, ctx)
+            run = _set_up(config, dataset, data, run_dir, ctx)
+            _resume(run)
+            for epoch in range(run.start_epoch, config.epochs):
+                entry = _train_epoch(run, epoch, progress)
+                run.curve.append(entry)
+                if ctx.is_main:
+                    _log(run_dir, _epoch_line(entry, config.epochs), echo=progress)
+                    if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
+                        _save_last(run, epochs_done=epoch + 1)
+                    if on_epoch_end is not None:
+                        on_epoch_end(dict(entry))
+            return _finish(run) if ctx.is_main else None
 
 
 @dataclass
@@ -94,6 +121,7 @@ class _Run:
     run_dir: Path
     ctx: distributed.Context
     dataset: ReIDDataset
+    data: dict  # rga.data.dataset_summary of `dataset`: its fingerprint and split sizes
     loader: DataLoader
     sampler: RandomIdentitySampler
     model: ReIDNet
@@ -106,13 +134,34 @@ class _Run:
     curve: list[dict] = field(default_factory=list)
 
 
-def _set_up(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> _Run:
-    """Data (rank 0 first, so a synthetic set is generated once), model, optimiser, scaler."""
+def _load_data(config: RunConfig, checkpoint_root, ctx: distributed.Context) -> ReIDDataset:
+    """The verified dataset (rank 0 first, so a synthetic set is generated and its images
+    decoded once); the verification is remembered under ``<checkpoint_root>/.verified``."""
     if not ctx.is_main:
         distributed.barrier(ctx)
-    dataset = load_dataset(**dataset_args(config), verbose=ctx.is_main)
+    cache_dir = Path(checkpoint_root) / VERIFIED
+    dataset = load_data(config, cache_dir=cache_dir, verbose=ctx.is_main)
     if ctx.is_main:
         distributed.barrier(ctx)
+    return dataset
+
+
+@contextmanager
+def _exclusive(run_dir: Path, ctx: distributed.Context):
+    """Hold the run folder's lock (rank 0, for the whole job); clear killed writes' leftovers."""
+    if not ctx.is_main:
+        yield
+        return
+    with RunLock(run_dir, say=tqdm.write):
+        for tmp in remove_stale_temporaries(run_dir):
+            _log(run_dir, f"# removed {tmp.name}, left by a killed write")
+        yield
+
+
+def _set_up(
+    config: RunConfig, dataset: ReIDDataset, data: dict, run_dir: Path, ctx: distributed.Context
+) -> _Run:
+    """Loader, model, optimiser, scaler for the loaded `dataset`."""
     loader, sampler = build_train_loader(
         config, dataset.train, ctx.rank, ctx.world_size, pin_memory=ctx.device.type == "cuda"
     )
@@ -125,6 +174,7 @@ def _set_up(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> _Run:
         run_dir=run_dir,
         ctx=ctx,
         dataset=dataset,
+        data=data,
         loader=loader,
         sampler=sampler,
         model=model,
@@ -141,6 +191,7 @@ def _resume(run: _Run) -> None:
     if path.exists():
         state = load_checkpoint(path)
         _check_same_run(state["config"], run.config, path)
+        _check_same_data(state, run.data, path)
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
         run.scaler.load_state_dict(state["scaler"])
@@ -156,7 +207,7 @@ def _resume(run: _Run) -> None:
         run.start_epoch, run.curve = state["epoch"], state["curve"]
     if run.ctx.is_main:
         what = "resume at" if run.curve else "start"
-        _log(run.run_dir, f"# {run_id(run.config)}: {what} epoch {run.start_epoch}")
+        _log(run.run_dir, f"# {run.run_dir.name}: {what} epoch {run.start_epoch}")
     if run.ctx.world_size > 1:
         device = run.ctx.device
         run.net = DistributedDataParallel(
@@ -248,6 +299,7 @@ def _save_last(run: _Run, epochs_done: int) -> None:
             "curve": run.curve,
             "config": run.config.to_dict(),
             "num_classes": run.dataset.num_train_pids,
+            "data": run.data,
         },
         run.run_dir / LAST,
     )
@@ -257,6 +309,7 @@ def _finish(run: _Run) -> dict:
     """Evaluate the last epoch's model and keep it, with its metrics, as ``final.pt``."""
     start = time.perf_counter()
     metrics = evaluate(run.model, run.config, run.dataset, run.ctx.device)
+    commit, dirty = git_state()
     save_checkpoint(
         {
             "model": run.model.state_dict(),
@@ -266,7 +319,13 @@ def _finish(run: _Run) -> dict:
             "metrics": metrics,
             "eval_time_s": time.perf_counter() - start,
             "dataset_statistics": dataset_statistics(run.dataset),
+            "data": run.data,
             "hardware": hardware_info(run.ctx.device, run.ctx.world_size),
+            "versions": library_versions(),
+            # the code that finished the run (a resumed run may have started under another)
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finished": True,
         },
         run.run_dir / FINAL,
@@ -278,7 +337,9 @@ def _finish(run: _Run) -> dict:
 
 def summary(run_dir: Path) -> dict:
     """What a finished run's ``final.pt`` holds besides the weights: config, num_classes, curve,
-    metrics, eval_time_s, dataset_statistics, hardware, and the checkpoint's path."""
+    metrics, eval_time_s, dataset_statistics, data (the dataset summary with its fingerprint),
+    hardware, versions, git_commit, git_dirty, created (when it finished), and the checkpoint's
+    path."""
     state = load_checkpoint(run_dir / FINAL)
     state.pop("model")
     return {**state, "checkpoint": str(run_dir / FINAL)}
@@ -297,18 +358,15 @@ def _discard_checkpoints(run_dir: Path, ctx: distributed.Context) -> None:
     distributed.barrier(ctx)
 
 
-def _report_finished(config: RunConfig, run_dir: Path, ctx: distributed.Context) -> dict:
-    """The summary of a run trained before (evaluated first if its final.pt has no metrics)."""
-    state = load_checkpoint(run_dir / FINAL)
-    if "metrics" not in state:
-        model = load_trained(config, run_dir.parent).to(ctx.device)
-        dataset = load_dataset(**dataset_args(config))
-        start = time.perf_counter()
-        state["metrics"] = evaluate(model, config, dataset, ctx.device)
-        state["eval_time_s"] = time.perf_counter() - start
-        state["dataset_statistics"] = dataset_statistics(dataset)
-        save_checkpoint(state, run_dir / FINAL)
-    return summary(run_dir)
+def _report_finished(config: RunConfig, data: dict, run_dir: Path) -> dict:
+    """The summary of a run trained before, once its final.pt says it was trained with `config`
+    on `data`."""
+    path = run_dir / FINAL
+    state = load_checkpoint(path)
+    _check_same_run(state["config"], config, path)
+    _check_same_data(state, data, path)
+    state.pop("model")
+    return {**state, "checkpoint": str(path)}
 
 
 def _check_same_run(saved: dict, config: RunConfig, path: Path) -> None:
@@ -322,6 +380,24 @@ def _check_same_run(saved: dict, config: RunConfig, path: Path) -> None:
         raise ValueError(
             f"{path} was written by a different configuration ({', '.join(differ)} differ); "
             "delete that folder or train with force=True"
+        )
+
+
+def _check_same_data(state: dict, data: dict, path: Path) -> None:
+    """Refuse a checkpoint of other data than `data` (a run folder copied or renamed by hand)."""
+    stored = state.get("data")
+    if stored is None:
+        raise ValueError(
+            f"{path} does not say which data it was trained on (written before dataset "
+            "fingerprints were stored), so it is not reported as the result of this data "
+            f"({format_summary(data)}); delete {path.parent} or train with force=True"
+        )
+    if stored["fingerprint"] != data["fingerprint"]:
+        changes = "; ".join(summary_changes(stored, data)) or "other content"
+        raise ValueError(
+            f"{path} was trained on other data than the data now given: {changes} "
+            f"(trained on {format_summary(stored)}; now {format_summary(data)}); delete "
+            f"{path.parent} or train with force=True"
         )
 
 

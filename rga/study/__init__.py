@@ -11,6 +11,7 @@ _EXPORTS = {
     "EXPERIMENTS": "rga.study.experiments",
     "experiment_configs": "rga.study.experiments",
     "notebook_fields": "rga.study.experiments",
+    "parse_overrides": "rga.study.experiments",
     "parse_seeds": "rga.study.experiments",
     "run_experiment": "rga.study.experiments",
     "train_run": "rga.study.train",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rga.engine.config import RunConfig, make_config, run_id
+from rga.engine.config import RunConfig, make_config, model_label
 from rga.study.regime import grid_models
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
@@ -131,22 +131,55 @@ def notebook_fields(overrides=None, **fields) -> dict:
     stays), `overrides` (a dict or JSON text) added, a relative data_root taken under the
     repository."""
     fields = {k: v for k, v in fields.items() if v is not None}
-    if isinstance(overrides, str):
-        overrides = json.loads(overrides or "{}")
-    fields.update(overrides or {})
+    fields.update(parse_overrides(overrides))
     return _resolve_data_root(fields)
 
 
 def parse_seeds(seeds) -> tuple[int, ...]:
     """0 -> (0,); "0,1,2" -> (0, 1, 2); [0, 1] -> (0, 1)."""
+    given = seeds
     if isinstance(seeds, str):
         seeds = [s for s in seeds.replace(" ", "").split(",") if s]
     elif isinstance(seeds, int):
         seeds = [seeds]
-    parsed = tuple(int(s) for s in seeds)
+    try:
+        parsed = tuple(_seed(s) for s in seeds)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"seeds={given!r}: seeds are integers separated by commas, e.g. 0 or '0,1,2'"
+        ) from None
     if not parsed:
-        raise ValueError(f"seeds={seeds!r}: give at least one seed, e.g. 0 or '0,1,2'")
+        raise ValueError(f"seeds={given!r}: give at least one seed, e.g. 0 or '0,1,2'")
     return parsed
+
+
+def _seed(value) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)
+
+
+def parse_overrides(overrides) -> dict:
+    """RunConfig fields from a dict or from JSON text of an object ('{"epochs": 120}'); None or
+    "" is no override. Anything else raises a ValueError naming the parameter and an example."""
+    example = 'e.g. \'{"epochs": 120, "skip_corrupt": true}\''
+    if overrides is None or overrides == "":
+        return {}
+    parsed = overrides
+    if isinstance(overrides, str):
+        try:
+            parsed = json.loads(overrides)
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"overrides={overrides!r} is not valid JSON ({err}); give a JSON object of "
+                f"RunConfig fields, {example}"
+            ) from None
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            f"overrides={overrides!r} is not a JSON object; give RunConfig fields by name, "
+            f"{example}"
+        )
+    return dict(parsed)
 
 
 def run_experiment(
@@ -176,7 +209,7 @@ def run_experiment(
     results = Path(results_root) if results_root else results_dir()
     checkpoints = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
     jobs = default_jobs(configs) if jobs is None else jobs
-    _prepare_data(configs)
+    _prepare_data(configs, checkpoints)
     tasks = [(config, checkpoints, results, force) for config in configs]
     if jobs <= 1:
         ids = [_run_one(*task, progress=progress) for task in tasks]
@@ -189,7 +222,7 @@ def run_experiment(
                 ids.append(future.result())
                 print(f"[{done}/{len(tasks)}] finished {ids[-1]}", flush=True)
     ids = [i for i in ids if i is not None]
-    runs = load_runs(experiment, results)
+    runs = load_runs(experiment, results, profiles=None)
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True) if ids else runs.iloc[:0]
 
 
@@ -206,9 +239,14 @@ def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, p
     from rga.study.train import train_run
 
     if progress:
-        print(f"=> {run_id(config)}", flush=True)
+        print(f"=> {model_label(config)}, seed {config.seed}", flush=True)
     record = train_run(
-        config, checkpoint_root=checkpoints, results_root=results, force=force, progress=progress
+        config,
+        checkpoint_root=checkpoints,
+        results_root=results,
+        force=force,
+        progress=progress,
+        write=False,  # written once, with its attention precision
     )
     if record is None:  # not the main process of a distributed run
         return None
@@ -216,33 +254,41 @@ def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, p
     return record["run_id"]
 
 
-def _prepare_data(configs: list[RunConfig]) -> None:
-    """Generate each SynthReID set once, before parallel runs would race to write it."""
-    from rga.synth import ensure_synthreid
+def _prepare_data(configs: list[RunConfig], checkpoints: Path) -> None:
+    """Load and check each dataset once, before any run starts: a bad data_root or a corrupt
+    image is named before anything is written, a SynthReID set is generated once (parallel
+    runs would race to write it) and the images are decoded once."""
+    from rga.engine.build import load_data
+    from rga.engine.checkpoint import VERIFIED
 
-    for root, preset in {
-        (c.data_root, c.synth_preset) for c in configs if c.dataset == "synthreid"
-    }:
-        ensure_synthreid(root, preset)
+    distinct = {}
+    for c in configs:
+        distinct.setdefault((c.dataset, c.data_root, c.synth_preset, c.skip_corrupt), c)
+    for config in distinct.values():
+        load_data(config, cache_dir=checkpoints / VERIFIED, verbose=False)
 
 
 def record_attention(config: RunConfig, record: dict, results_root, checkpoint_root) -> None:
-    """Add the attention precision of a finished run to its results file and save its maps.
+    """Add the attention precision of a finished run to its record, write its results file (left
+    as it is when its content is unchanged) and save its maps.
 
     Precision needs person masks, so it is scored on SynthReID only; the maps of the first
     `PANEL_SAVED` panel images are saved for every dataset (an empty file for the baseline).
+    The model is the one `record` names: this configuration trained on the data of
+    ``record["data"]``, the data the panel is drawn from.
     """
     from rga.analysis.probe import score_model_attention
     from rga.engine.evaluate import load_trained
     from rga.study.report.attention_arrays import save_run_attention
     from rga.study.results import write_result
 
-    model = load_trained(config, checkpoint_root)
-    images, masks, pids = attention_panel(config, PANEL_SCORED)
+    model = load_trained(config, checkpoint_root, record["data"]["fingerprint"])
+    images, masks, pids = attention_panel(config, PANEL_SCORED, checkpoint_root)
     save_run_attention(
         config,
         model,
         images[:PANEL_SAVED],
+        run_id=record["run_id"],
         masks=None if masks is None else masks[:PANEL_SAVED],
         pids=pids[:PANEL_SAVED],
         root=results_root,
@@ -250,19 +296,23 @@ def record_attention(config: RunConfig, record: dict, results_root, checkpoint_r
     if masks is not None and config.kind is not None:
         scores = score_model_attention(model, images, torch.as_tensor(masks))
         record["attention_precision"] = {str(stage): s for stage, s in scores.items()}
-        write_result(record, results_root)
+    write_result(record, results_root)
 
 
-def attention_panel(config: RunConfig, size: int):
+def attention_panel(config: RunConfig, size: int, checkpoint_root: str | Path | None = None):
     """A fixed panel of query images, the same for every run of a dataset.
 
     Returns (images (B,3,H,W) normalised as at test time, masks (B,H,W) bool or None, pids (B,)).
     One image per identity first (in id order), so the panel shows many different people.
+    The dataset is the one training used (``rga.engine.build.load_data``; its verification is
+    remembered under `checkpoint_root`, as training remembers it, or else in the data folder).
     """
-    from rga.data import ImageDataset, build_transforms, load_dataset
-    from rga.engine.build import dataset_args
+    from rga.data import ImageDataset, build_transforms
+    from rga.engine.build import load_data
+    from rga.engine.checkpoint import VERIFIED
 
-    dataset = load_dataset(**dataset_args(config), verbose=False)
+    cache_dir = Path(checkpoint_root) / VERIFIED if checkpoint_root else None
+    dataset = load_data(config, cache_dir=cache_dir, verbose=False)
     order = sorted(range(len(dataset.query)), key=lambda i: Path(dataset.query[i].path).name)
     first_of_id, rest, seen = [], [], set()
     for i in order:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from rga.engine.config import RunConfig, make_config, run_id
+from rga.engine.config import RunConfig, make_config
 from rga.engine.evaluate import load_trained
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 from rga.study.train import train_run
@@ -51,7 +51,7 @@ def pretrain_trunk(
         force=force,
         progress=progress,
     )
-    model = load_trained(config, checkpoints)
+    model = load_trained(config, checkpoints, record["data"]["fingerprint"])
     buffer = io.BytesIO()
     torch.save(model.backbone.state_dict(), buffer)
     payload = buffer.getvalue()
@@ -67,8 +67,9 @@ def pretrain_trunk(
         "arch": config.arch,
         "what": "residual trunk (stem, layer1-4) of a baseline trained on SynthReID's "
         "pretraining population; load with weights=<file>",
-        "run_id": run_id(config),
-        "config": {k: v for k, v in config.to_dict().items() if k != "data_root"},  # no paths
+        "run_id": record["run_id"],
+        "config": record["config"],  # data_root relative to the repository (or left out)
+        "data": record["data"],
         "git_commit": record["git_commit"],
         "git_dirty": record["git_dirty"],
         "dataset_statistics": record["dataset_statistics"],

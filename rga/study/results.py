@@ -5,7 +5,11 @@ configuration (rga.engine.config.run_id), so different settings never overwrite 
 same setting run again replaces its own file. Keys (see `make_record`): config, run_id, label,
 metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one dict per epoch),
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
-dataset_statistics, created, and optionally attention_precision.
+dataset_statistics, data (``rga.data.dataset_summary``: the fingerprint of the data, part of the
+run id, and per-split counts and fingerprints), created, and optionally attention_precision and
+checkpoint. The provenance (versions, git_commit, git_dirty, created: when training finished) is
+that of the process that trained the run. Paths are relative to the repository: a data_root or
+checkpoint outside it is left out, so no machine's folders end up in committed files.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rga.engine.checkpoint import remove_stale_temporaries
 from rga.engine.config import ADDED_FIELDS
-from rga.engine.provenance import git_state, library_versions
+from rga.engine.provenance import git_state, library_versions, repo_relative
 
 METRIC_NAMES = ("R1", "R5", "R10", "mAP", "mINP")
 FEATURES = ("z", "z_hat")
@@ -37,6 +42,7 @@ REQUIRED_KEYS = (
     "git_commit",
     "git_dirty",
     "dataset_statistics",
+    "data",
     "created",
 )
 
@@ -46,17 +52,22 @@ def result_path(results_root: str | Path, experiment: str, run_id: str) -> Path:
 
 
 def write_result(record: dict, results_root: str | Path = "experiments/results") -> Path:
-    """Write `record` to ``<results_root>/<experiment>/<run_id>.json`` (tmp file + os.replace)."""
+    """Write `record` to ``<results_root>/<experiment>/<run_id>.json`` (tmp file + os.replace);
+    a file that already holds this content is not rewritten."""
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
         raise ValueError(
             f"results record lacks {missing}; build it with rga.study.results.make_record"
         )
     path = result_path(results_root, record["config"]["experiment"], record["run_id"])
+    text = json.dumps(record, indent=1, default=_to_json) + "\n"
+    if path.is_file() and path.read_text() == text:
+        return path  # the same content: the file is left as it is, byte for byte
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(record, indent=1, default=_to_json) + "\n")
+        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -72,9 +83,9 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     metrics of the run's eval_feature (``mAP``, ``R1``, ...), every config field as a column
     (tuples stay tuples, e.g. ``positions``; a None ``kind``/``weights`` is the string "none",
     as pandas would make None a NaN that groupby drops; a field newer than the file gets the value
-    earlier runs had, ``rga.engine.config.ADDED_FIELDS``), and run_id, label, wall_time_s, images_per_s,
-    git_commit, device name, final training loss, the curve (a list of dicts) and
-    attention_precision when present.
+    earlier runs had, ``rga.engine.config.ADDED_FIELDS``), and run_id, label, wall_time_s,
+    images_per_s, git_commit, device name, final training loss, data_fingerprint, the curve (a
+    list of dicts) and attention_precision when present.
 
     `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several.
     """
@@ -110,6 +121,7 @@ def _flatten(record: dict, path: Path) -> dict:
         git_dirty=record.get("git_dirty"),
         hardware=record.get("hardware", {}).get("device_name"),
         created=record.get("created"),
+        data_fingerprint=(record.get("data") or {}).get("fingerprint"),
         curve=curve,
         attention_precision=record.get("attention_precision"),
         path=str(path),
@@ -127,15 +139,27 @@ def make_record(
     train_time_s: float,
     eval_time_s: float,
     dataset_statistics: dict,
+    data: dict,
     hardware: dict,
+    versions: dict | None = None,
+    git_commit: str | None = None,
+    git_dirty: bool | None = None,
+    created: str | None = None,
     **extra,
 ) -> dict:
-    """The results record of one run (see the module docstring for the keys)."""
+    """The results record of one run (see the module docstring for the keys).
+
+    `data`: ``rga.data.dataset_summary`` of the data trained on. `versions`, `git_commit`,
+    `git_dirty`, `created`: those of the training (``rga.engine.train.summary``); None takes them
+    from this process and now. ``config.data_root`` is recorded relative to the repository, or
+    left out when the data lies outside it.
+    """
     images = sum(e["images_per_s"] * e["seconds"] for e in curve)
     seconds = sum(e["seconds"] for e in curve)
-    commit, dirty = git_state()
+    if git_commit is None:
+        git_commit, git_dirty = git_state()
     return {
-        "config": config.to_dict(),
+        "config": portable_config(config.to_dict()),
         "run_id": run_id,
         "label": label,
         "metrics": metrics,
@@ -145,12 +169,24 @@ def make_record(
         "eval_time_s": eval_time_s,
         "images_per_s": images / seconds if seconds else None,
         "hardware": hardware,
-        "versions": library_versions(),
-        "git_commit": commit,
-        "git_dirty": dirty,
+        "versions": versions or library_versions(),
+        "git_commit": git_commit,
+        "git_dirty": git_dirty,
         "dataset_statistics": dataset_statistics,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": data,
+        "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **extra,
+    }
+
+
+def portable_config(config: dict) -> dict:
+    """`config` (a ``RunConfig.to_dict()``) with ``data_root`` relative to the repository, or
+    without it when the data lies outside (the data's fingerprint identifies it either way)."""
+    relative = repo_relative(config["data_root"]) if "data_root" in config else None
+    return {
+        name: relative if name == "data_root" else value
+        for name, value in config.items()
+        if name != "data_root" or relative is not None
     }
 
 

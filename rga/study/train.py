@@ -16,7 +16,15 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from rga.engine.config import RunConfig, make_config, model_label, run_id
+from rga.engine.config import (
+    PROFILES,
+    RunConfig,
+    config_from_dict,
+    make_config,
+    model_label,
+    run_id,
+)
+from rga.engine.provenance import repo_relative
 from rga.engine.train import metrics_line, train
 from rga.study.results import make_record, write_result
 
@@ -29,9 +37,15 @@ def train_run(
     force: bool = False,
     on_epoch_end: Callable[[dict], None] | None = None,
     progress: bool = True,
+    write: bool = True,
 ) -> dict | None:
     """Train the run of `config` (see `rga.engine.train.train`) and write its results file;
-    return the results record (None on torchrun ranks other than 0)."""
+    return the results record (None on torchrun ranks other than 0).
+
+    The record is made from the run's ``final.pt`` alone (its config, with this experiment's
+    name; metrics; data; the provenance of its training), so reporting a finished run again
+    leaves its results file byte for byte as it was. `write=False` returns the record unwritten.
+    """
     trained = train(
         config,
         checkpoint_root=checkpoint_root,
@@ -41,19 +55,29 @@ def train_run(
     )
     if trained is None:
         return None
+    # the configuration that trained the run: fields left out of the run id (device, workers,
+    # data_root, ...) are those of the training, not of this call
+    trained_config = config_from_dict({**trained["config"], "experiment": config.experiment})
+    checkpoint = repo_relative(trained["checkpoint"])
     record = make_record(
-        config,
-        run_id=run_id(config),
-        label=model_label(config),
+        trained_config,
+        run_id=run_id(trained_config, trained["data"]["fingerprint"]),
+        label=model_label(trained_config),
         metrics=trained["metrics"],
         curve=trained["curve"],
         train_time_s=sum(e["seconds"] for e in trained["curve"]),
         eval_time_s=trained["eval_time_s"],
         dataset_statistics=trained["dataset_statistics"],
+        data=trained["data"],
         hardware=trained["hardware"],
-        checkpoint=trained["checkpoint"],
+        versions=trained["versions"],
+        git_commit=trained["git_commit"],
+        git_dirty=trained["git_dirty"],
+        created=trained["created"],
+        **({"checkpoint": checkpoint} if checkpoint else {}),
     )
-    write_result(record, results_root)
+    if write:
+        write_result(record, results_root)
     return record
 
 
@@ -61,14 +85,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m rga.study.train", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("profile", help="smoke, cpu or paper")
+    parser.add_argument("profile", help=", ".join(PROFILES))
     parser.add_argument("overrides", nargs="*", help="field=value, e.g. epochs=3 positions=1,2")
     parser.add_argument("--checkpoint-root", default="checkpoints")
     parser.add_argument("--results-root", default="experiments/results")
     parser.add_argument("--force", action="store_true", help="retrain a finished run")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    config = make_config(args.profile, **dict(_parse_override(o) for o in args.overrides))
+    try:
+        config = make_config(args.profile, **dict(_parse_override(o) for o in args.overrides))
+    except (KeyError, TypeError, ValueError) as err:  # bad input: the message, no traceback
+        parser.error(err.args[0] if err.args else str(err))
     record = train_run(
         config,
         checkpoint_root=args.checkpoint_root,
@@ -83,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
 def _parse_override(text: str) -> tuple[str, object]:
     """'epochs=3' -> ('epochs', 3): the value as a Python literal if it is one, else a string."""
     if "=" not in text:
-        raise SystemExit(f"override {text!r} must look like field=value")
+        raise ValueError(f"override {text!r} must look like field=value, e.g. epochs=3")
     name, value = text.split("=", 1)
     types = {f.name: f.type for f in dataclasses.fields(RunConfig)}
     if name in types and "str" in str(types[name]) and value not in ("None", "none"):

@@ -50,11 +50,13 @@ from rga.study.report.paths import (
 )
 from rga.study.report.performance import benchmark_tables, load_benchmarks
 from rga.study.report.runs import (
+    STUDY_PROFILES,
     curves_long,
     format_mean_sd,
     hardware_and_time,
     load_runs,
     profile_overrides,
+    profiles_shown,
     run_group_label,
     runs_overview,
     used_dataset_statistics,
@@ -63,6 +65,7 @@ from rga.study.report.runs import (
 __all__ = [
     "BASELINE",
     "DATASET_LABELS",
+    "STUDY_PROFILES",
     "KIND_LABELS",
     "TABLE2_SETTINGS",
     "AttentionArrays",
@@ -89,6 +92,7 @@ __all__ = [
     "positions_key",
     "precision_summary",
     "profile_overrides",
+    "profiles_shown",
     "repo_root",
     "results_dir",
     "run_group_label",

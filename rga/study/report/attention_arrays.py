@@ -23,6 +23,7 @@ Sizes: 8 images at 128x64 with four stages are about 0.3 MB.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rga.study.report.paths import results_dir
+from rga.study.report.runs import STUDY_PROFILES
 
 __all__ = [
     "AttentionArrays",
@@ -117,11 +119,28 @@ def save_attention_arrays(
             raise ValueError(f"{key} has {len(value)} entries for {len(images)} images")
     arrays["meta"] = np.array(json.dumps(dict(meta or {}), default=str))
     path = Path(path)
+    if path.is_file() and _same_arrays(path, arrays):
+        return path  # the same content: the file is left as it is, byte for byte
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _same_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
+    """Whether the file at `path` holds exactly `arrays` (keys, dtypes, values)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return set(saved.files) == set(arrays) and all(
+                saved[k].dtype == v.dtype and np.array_equal(saved[k], v) for k, v in arrays.items()
+            )
+    except (OSError, ValueError):
+        return False
 
 
 def load_attention_arrays(path: str | Path) -> AttentionArrays:
@@ -153,13 +172,20 @@ def find_attention_arrays(
 
 
 def select_attention_arrays(
-    kind: str, stage: int = 4, experiment: str | None = None, root: str | Path | None = None
+    kind: str,
+    stage: int = 4,
+    experiment: str | None = None,
+    root: str | Path | None = None,
+    profiles: tuple[str, ...] | None = STUDY_PROFILES,
 ) -> AttentionArrays | None:
     """The saved maps of a run of ``kind`` (meta "kind") that has a spatial map at ``stage``:
-    the lowest seed, preferring the experiment "attention_variants"; None when there is none."""
+    the lowest seed, preferring the experiment "attention_variants"; None when there is none.
+    Only runs of ``profiles`` (meta "profile"; default the study's, None for any)."""
     candidates = []
     for path in find_attention_arrays(experiment, root):
         arrays = load_attention_arrays(path)
+        if profiles is not None and arrays.meta.get("profile") not in profiles:
+            continue
         if arrays.meta.get("kind") == kind and stage in arrays.spatial:
             preferred = path.parent.parent.name != "attention_variants"
             candidates.append((preferred, int(arrays.meta.get("seed", 0)), str(path), arrays))
@@ -167,18 +193,20 @@ def select_attention_arrays(
 
 
 def save_run_attention(
-    config, model, images, *, masks=None, pids=None, root: str | Path | None = None
+    config, model, images, *, run_id: str, masks=None, pids=None, root: str | Path | None = None
 ) -> Path:
     """Probe a trained model and write its maps where the book looks for them.
 
-    The one call an experiment notebook needs after ``rga.study.train.train_run(config)``::
+    The one call an experiment notebook needs after ``record = rga.study.train.train_run(config)``::
 
-        model = rga.engine.evaluate.load_trained(config)
-        save_run_attention(config, model, images, masks=masks, pids=pids)
+        fingerprint = record["data"]["fingerprint"]
+        model = rga.engine.evaluate.load_trained(config, fingerprint=fingerprint)
+        save_run_attention(config, model, images, run_id=record["run_id"], masks=masks, pids=pids)
 
     Args:
-        config: the run's ``rga.engine.config.RunConfig`` (names the file and fills ``meta``).
+        config: the run's ``rga.engine.config.RunConfig`` (fills ``meta``).
         model: the trained ``ReIDNet``.
+        run_id: the run's id (``record["run_id"]``; it names the file).
         images: (B, 3, H, W) ImageNet-normalised test images (use the same ones for every run).
         masks: (B, H, W) person masks of those images (SynthReID: ``rga.synth.load_mask``).
         pids: (B,) their person ids.
@@ -187,11 +215,10 @@ def save_run_attention(
         the path written, ``<root>/<experiment>/attention/<run_id>.npz``.
     """
     from rga.analysis.probe import probe
-    from rga.engine.config import model_label, run_id
+    from rga.engine.config import model_label
 
-    rid = run_id(config)
     meta = {
-        "run_id": rid,
+        "run_id": run_id,
         "label": model_label(config),
         "experiment": config.experiment,
         "kind": config.kind,
@@ -206,5 +233,5 @@ def save_run_attention(
         "profile": config.profile,
     }
     maps = probe(model, images) if config.kind is not None else {}
-    path = attention_path(config.experiment, rid, root)
+    path = attention_path(config.experiment, run_id, root)
     return save_attention_arrays(path, images, maps, masks=masks, pids=pids, meta=meta)

@@ -19,15 +19,25 @@ from rga.study.report.labels import (
     normalise_kind,
     table2_setting,
 )
-from rga.study.report.paths import results_dir
+from rga.study.report.paths import Notice, results_dir
+
+# The profiles of the study's runs: the book shows these runs and no others (a smoke run a user
+# made to try a notebook writes into the same folders). `cpu`: the first study, from scratch;
+# `pretrained`: the same with the pretrained trunk.
+STUDY_PROFILES = ("cpu", "pretrained")
 
 
-def load_runs(experiment: str | None = None, root: str | Path | None = None) -> pd.DataFrame:
+def load_runs(
+    experiment: str | None = None,
+    root: str | Path | None = None,
+    profiles: tuple[str, ...] | None = STUDY_PROFILES,
+) -> pd.DataFrame:
     """The results files of one experiment (or of all) as a DataFrame, one row per run.
 
     Uses :func:`rga.study.results.load_results`; adds ``experiment`` (from the folder when the
     config lacks it), ``setting`` (Table 2 row name), ``model`` (kind label) and ``group``
-    (:func:`run_group_label`). An empty DataFrame when there are no files.
+    (:func:`run_group_label`). Only runs of ``profiles``: by default the study's
+    (:data:`STUDY_PROFILES`); None keeps every run. An empty DataFrame when there are none.
     """
     folder = results_dir(experiment, root)
     paths = sorted(p for p in folder.rglob("*.json") if p.parent.name != "attention")
@@ -36,6 +46,11 @@ def load_runs(experiment: str | None = None, root: str | Path | None = None) -> 
     from rga.study.results import load_results
 
     df = load_results(paths)
+    if profiles is not None:
+        profile = df["profile"] if "profile" in df else pd.Series([None] * len(df))
+        df = df[profile.isin(profiles).to_numpy()].reset_index(drop=True)
+        if df.empty:
+            return pd.DataFrame()
     if "experiment" not in df:
         df["experiment"] = [Path(p).parent.name for p in df["path"]]
     kinds = [normalise_kind(k) for k in (df["kind"] if "kind" in df else [None] * len(df))]
@@ -45,6 +60,33 @@ def load_runs(experiment: str | None = None, root: str | Path | None = None) -> 
     df["model"] = [KIND_LABELS.get(k, str(k)) for k in kinds]
     df["group"] = [run_group_label(row) for _, row in df.iterrows()]
     return df
+
+
+def profiles_shown(
+    experiments: Iterable[str] | None = None, root: str | Path | None = None
+) -> Notice:
+    """A note for a page: which profiles its runs come from (:data:`STUDY_PROFILES`), and how
+    many runs of other profiles the results folders of `experiments` (default all) hold and the
+    page leaves out."""
+    folders = (
+        [results_dir(e, root) for e in experiments] if experiments else [results_dir(None, root)]
+    )
+    left_out: dict[str, int] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+            if path.parent.name == "attention":
+                continue
+            profile = json.loads(path.read_text()).get("config", {}).get("profile")
+            if profile not in STUDY_PROFILES:
+                left_out[str(profile)] = left_out.get(str(profile), 0) + 1
+    body = (
+        f"The runs on this page are the study's: profiles {', '.join(STUDY_PROFILES)} "
+        "(rga.study.report.STUDY_PROFILES)."
+    )
+    if left_out:
+        others = ", ".join(f"{n} of the {p} profile" for p, n in sorted(left_out.items()))
+        body += f" Other runs in the results folders are left out: {others}."
+    return Notice(title="Runs shown", body=body, kind="note")
 
 
 # Shown in the group label itself, or set per model by an experiment (never a reason to split).
