@@ -52,7 +52,7 @@ class GradientNorms:
 
     def __init__(self, model: nn.Module) -> None:
         self.groups = parameter_groups(model)
-        self.sums: dict[str, float] = defaultdict(float)
+        self.sums: dict[str, torch.Tensor] = {}  # on the model's device: no sync per step
         self.steps = 0
 
     @torch.no_grad()
@@ -61,12 +61,12 @@ class GradientNorms:
         for group, params in self.groups.items():
             grads = [p.grad for p in params if p.grad is not None]
             if grads:
-                norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
-                self.sums[group] += float(norm) / scale
+                norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])) / scale
+                self.sums[group] = self.sums[group] + norm if group in self.sums else norm
         self.steps += 1
 
     def means(self) -> dict[str, float]:
-        return {f"grad_norm.{g}": s / max(self.steps, 1) for g, s in self.sums.items()}
+        return {f"grad_norm.{g}": float(s) / max(self.steps, 1) for g, s in self.sums.items()}
 
 
 @torch.no_grad()
