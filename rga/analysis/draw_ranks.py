@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rga.analysis.draw import PANEL_SIZE, _Figure
+from rga.analysis.draw import PANEL_SIZE, NotebookFigure
 
 __all__ = ["RankedRow", "figure_ranked_lists"]
 
@@ -59,7 +59,7 @@ def figure_ranked_lists(rows: Sequence[RankedRow], k: int | None = None) -> Figu
         raise ValueError("no ranked list to draw: pass at least one RankedRow")
     k = max(len(r.gallery) for r in rows) if k is None else k
     scale = 0.55  # ranked lists are long: smaller panels than the attention figures
-    fig = _Figure(
+    fig = NotebookFigure(
         figsize=(PANEL_SIZE[0] * scale * (k + 1.4) + 1.2, PANEL_SIZE[1] * scale * len(rows) + 0.3),
         layout="constrained",
     )

@@ -43,6 +43,7 @@ __all__ = [
     "attention_path",
     "find_attention_arrays",
     "load_attention_arrays",
+    "run_attention_arrays",
     "save_attention_arrays",
     "save_run_attention",
     "select_attention_arrays",
@@ -202,6 +203,14 @@ def find_attention_arrays(
     base = results_dir(experiment, root)
     pattern = "attention/*.npz" if experiment else "*/attention/*.npz"
     return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def run_attention_arrays(run_id: str, root: str | Path | None = None) -> AttentionArrays | None:
+    """The saved maps of one run (``<experiment>/attention/<run_id>.npz`` in any experiment,
+    preferring "attention_variants"); None when the run has none."""
+    paths = [p for p in find_attention_arrays(None, root) if p.stem == run_id]
+    paths.sort(key=lambda p: (p.parent.parent.name != "attention_variants", str(p)))
+    return load_attention_arrays(paths[0]) if paths else None
 
 
 def select_attention_arrays(
