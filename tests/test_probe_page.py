@@ -143,3 +143,47 @@ def test_saved_probe_figure_has_a_row_per_stage_and_marks_the_positions():
     assert len(marked) == 4 * (1 + 2 * len(RELATION_POINTS))
     with pytest.raises(ValueError, match="recording step"):
         saved_probe_figure(saved_arrays(with_relations=False))
+
+
+@pytest.mark.slow
+def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
+    """The notebook as a reader runs it in JupyterLab (every cell, the sliders' cell included)
+    on a smoke run that the training command line trained and recorded."""
+    papermill = pytest.importorskip("papermill")
+    from pathlib import Path
+
+    import nbformat
+
+    from rga.study.train import main
+
+    checkpoints, results = tmp_path / "checkpoints", tmp_path / "results"
+    main([
+        "smoke", "kind=rga-sc", "positions=1,2,3,4", "experiment=attention_variants",
+        f"data_root={tmp_path / 'data'}", "--checkpoint-root", str(checkpoints),
+        "--results-root", str(results), "--no-progress",
+    ])  # fmt: skip
+    monkeypatch.setenv("RGA_RESULTS_ROOT", str(results))  # the kernel inherits it
+    book = Path(__file__).resolve().parents[1] / "book"
+    page = nbformat.read(book / "probe.ipynb", as_version=4)
+    for cell in page.cells:  # JupyterLab runs every cell; nbclient would skip these
+        tags = cell.metadata.get("tags", [])
+        cell.metadata["tags"] = [t for t in tags if t != "skip-execution"]
+    nbformat.write(page, tmp_path / "probe.ipynb")
+    out = tmp_path / "probe.out.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "probe.ipynb"),
+        str(out),
+        parameters={"profile": "smoke", "checkpoint_root": str(checkpoints)},
+        cwd=str(book),
+        progress_bar=False,
+    )
+    outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "drawn from the arrays the study saved" in text and "Checkpoint found" in text
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(figures) == 3  # one per example image, every stage with its relations
+    widgets = [
+        o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) == 1  # the sliders

@@ -14,6 +14,7 @@ from rga.engine.config import make_config, run_id
 from rga.study import experiments as study
 from rga.study.report.attention_arrays import RELATION_POINTS, load_attention_arrays
 from rga.study.report.ranked_lists import load_ranked_lists, select_ranked_lists
+from rga.study.report.runs import load_runs
 from rga.study.results import make_record, read_result, write_result
 from rga.synth import PARTS
 
@@ -139,7 +140,9 @@ def test_recording_writes_scores_maps_relations_and_ranked_lists(tmp_path, kind)
         path = results / "attention_variants" / "attention" / f"{run_id(config)}.npz"
         assert path.stat().st_size < 200_000
 
-    lists = load_ranked_lists(results / "attention_variants" / "ranked" / f"{run_id(config)}.json")
+    lists = load_ranked_lists(
+        results / "attention_variants" / "attention" / f"{run_id(config)}.ranked.json"
+    )
     assert lists["meta"]["kind"] == kind and lists["meta"]["feature"] == config.eval_feature
     assert len(lists["queries"]) == 4
     for query in lists["queries"]:
@@ -153,3 +156,5 @@ def test_recording_writes_scores_maps_relations_and_ranked_lists(tmp_path, kind)
             assert (data.glob(f"*/{item['path']}")).__next__().is_file()
     assert select_ranked_lists(kind, root=results)["meta"]["run_id"] == run_id(config)
     json.dumps(lists)  # plain JSON
+    runs = load_runs("attention_variants", root=results)  # not taken for a results file
+    assert runs["run_id"].tolist() == [run_id(config)]

@@ -181,8 +181,8 @@ def record_attention(config: RunConfig, record: dict, results_root, checkpoint_r
     * ``<experiment>/attention/<run_id>.npz``: the maps of the first `PANEL_SAVED` panel images,
       with the relation rows and columns at fixed points for models with spatial relations (an
       empty file for the baseline);
-    * ``<experiment>/ranked/<run_id>.json``: the ranked lists of the first `RANKED_QUERIES`
-      panel queries.
+    * ``<experiment>/attention/<run_id>.ranked.json``: the ranked lists of the first
+      `RANKED_QUERIES` panel queries.
 
     Runs on the CPU with the run's thread count (``config.threads``), like its training: two
     runs recording at once on two cores would otherwise each start a thread per core.

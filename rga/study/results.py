@@ -5,7 +5,8 @@ configuration (rga.engine.config.run_id), so different settings never overwrite 
 same setting run again replaces its own file. Keys (see `make_record`): config, run_id, label,
 metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one dict per epoch),
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
-dataset_statistics, created, and optionally attention_precision.
+dataset_statistics, created, and optionally attention_precision and attention_parts (written by
+``rga.study.experiments.record_attention``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     (tuples stay tuples, e.g. ``positions``; a None ``kind``/``weights`` is the string "none",
     as pandas would make None a NaN that groupby drops), and run_id, label, wall_time_s, images_per_s,
     git_commit, device name, final training loss, the curve (a list of dicts) and
-    attention_precision when present.
+    attention_precision and attention_parts when present.
 
     `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several.
     """
@@ -109,6 +110,7 @@ def _flatten(record: dict, path: Path) -> dict:
         created=record.get("created"),
         curve=curve,
         attention_precision=record.get("attention_precision"),
+        attention_parts=record.get("attention_parts"),
         path=str(path),
     )
     return row

@@ -1,7 +1,8 @@
 """Ranked lists of a few fixed queries: the file the book's ranked-list figure reads.
 
-One JSON per run, ``experiments/results/<experiment>/ranked/<run_id>.json`` (beside the
-``attention/`` folder), written by the study's recording step with :func:`save_run_ranked_lists`::
+One JSON per run, ``experiments/results/<experiment>/attention/<run_id>.ranked.json`` (beside the
+run's attention arrays, where ``load_runs`` does not take it for a results file), written by the
+study's recording step with :func:`save_run_ranked_lists`::
 
     {"meta": {"run_id", "label", "kind", "positions", "seed", "dataset", "synth_preset",
               "height", "width", "epochs", "profile", "feature", "metric", "rerank", "k"},
@@ -37,8 +38,8 @@ RANKED_K = 10  # gallery items per list
 
 
 def ranked_path(experiment: str, run_id: str, root: str | Path | None = None) -> Path:
-    """``<results root>/<experiment>/ranked/<run_id>.json``."""
-    return results_dir(experiment, root) / "ranked" / f"{run_id}.json"
+    """``<results root>/<experiment>/attention/<run_id>.ranked.json``."""
+    return results_dir(experiment, root) / "attention" / f"{run_id}.ranked.json"
 
 
 def save_ranked_lists(path: str | Path, meta: dict, queries: list[dict]) -> Path:
@@ -57,9 +58,10 @@ def load_ranked_lists(path: str | Path) -> dict:
 
 
 def find_ranked_lists(experiment: str | None = None, root: str | Path | None = None) -> list[Path]:
-    """Every ``<experiment>/ranked/*.json`` under the results root (one experiment or all)."""
+    """Every ``<experiment>/attention/*.ranked.json`` under the results root (one experiment or
+    all)."""
     base = results_dir(experiment, root)
-    pattern = "ranked/*.json" if experiment else "*/ranked/*.json"
+    pattern = "attention/*.ranked.json" if experiment else "*/attention/*.ranked.json"
     return sorted(base.glob(pattern)) if base.is_dir() else []
 
 
@@ -77,7 +79,7 @@ def select_ranked_lists(
         lists = load_ranked_lists(path)
         meta = lists.get("meta", {})
         if meta.get("kind") == kind and sorted(meta.get("positions", [])) == positions:
-            preferred = path.parent.parent.name != "attention_variants"
+            preferred = path.parent.parent.name != "attention_variants"  # <exp>/attention/x
             candidates.append((preferred, int(meta.get("seed", 0)), str(path), lists))
     return min(candidates, key=lambda c: c[:3])[3] if candidates else None
 
@@ -102,7 +104,7 @@ def save_run_ranked_lists(
         queries: indices of the queries to keep.
         root: the results root (default ``experiments/results``).
     Returns:
-        the path written, ``<root>/<experiment>/ranked/<run_id>.json``.
+        the path written, ``<root>/<experiment>/attention/<run_id>.ranked.json``.
     """
     from rga.engine.config import model_label, run_id
     from rga.engine.evaluate import rank_gallery
