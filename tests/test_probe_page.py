@@ -126,11 +126,13 @@ def saved_arrays(with_relations: bool) -> AttentionArrays:
 
 def test_saved_views_note_says_where_the_views_come_from():
     note = saved_views_note(CONFIG, saved_arrays(with_relations=True)).data
-    assert run_id(CONFIG) in note and "3 fixed positions" in note
-    note = saved_views_note(CONFIG, saved_arrays(with_relations=False)).data
-    assert "only the gates" in note and "attention/" + run_id(CONFIG) + ".npz" in note
+    assert run_id(CONFIG) in note and "one figure per test image (3 of 3)" in note
+    assert "numbered 1 to 3" in note and "python" not in note
+    note = saved_views_note(CONFIG, saved_arrays(with_relations=False), examples=2).data
+    assert "holds the spatial gates of run" in note and "first 2 test images" in note
+    assert "experiments/results/attention_variants/attention/" in note
     assert "python -m rga.study.train smoke kind=rga-sc" in note
-    assert "Nothing of run" in saved_views_note(CONFIG, None).data
+    assert "holds nothing of run" in saved_views_note(CONFIG, None).data
 
 
 def test_saved_probe_figure_has_a_row_per_stage_and_marks_the_positions():
@@ -180,7 +182,7 @@ def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
     outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     text = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
-    assert "drawn from the arrays the study saved" in text and "Checkpoint found" in text
+    assert "Drawn from the arrays the study saved" in text and "Checkpoint found" in text
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(figures) == 3  # one per example image, every stage with its relations
     widgets = [

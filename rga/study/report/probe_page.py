@@ -46,37 +46,45 @@ def train_command(config: RunConfig) -> str:
     return f"python -m rga.study.train {config.profile} {overrides}"
 
 
-def saved_views_note(config: RunConfig, saved: AttentionArrays | None) -> Markdown:
-    """Where the static views come from, or which run writes them and how."""
+def saved_views_note(
+    config: RunConfig, saved: AttentionArrays | None, examples: int = 3
+) -> Markdown:
+    """What the static views below show, from which file; where relations are not saved yet,
+    which run writes them and the command."""
     rid = run_id(config)
-    target = _relative(attention_path(EXPERIMENT, rid))
-    command = train_command(config)
+    folder = _relative(attention_path(EXPERIMENT, rid).parent)
+    run = f"run `{rid}` ({model_label(config)}, {config.profile} profile)"
     if saved is not None and saved.relations:
+        n = min(examples, len(saved.images))
         return Markdown(
-            f"The views below are drawn from the arrays the study saved after training run "
-            f"`{rid}` ({model_label(config)}, {config.profile} profile): the spatial gates and the "
-            f"relation rows and columns of {len(saved.images)} test images at "
-            f"{len(saved.points)} fixed positions per stage."
+            f"Drawn from the arrays the study saved after training {run}: one figure per test "
+            f"image ({n} of {len(saved.images)}), one row per module. The first column marks the "
+            f"positions i, numbered 1 to {len(saved.points)}: fixed points of the image (the "
+            "centre line at head, chest and knee height of a well-centred person), each in the "
+            "cell of that module's grid that holds it, so a loosely cropped person can be "
+            "missed. Then the module's spatial gate, on the fixed 0-1 colour scale of the "
+            "Attention maps page, and for each position its row R(i, :) and column R(:, i) with "
+            "i marked. Relation values are unbounded (RGA has no softmax), so each relation map "
+            "has its own colour range: read where it is high, not how high."
         )
-    uses_relations = config.kind in ("rga-sc", "rga-s")
-    what = (
-        "the relation rows and columns of the study's test images at fixed positions per stage"
-        if uses_relations
-        else "its spatial gates (this model has no spatial relations to draw)"
-    )
+    command = train_command(config)
+    if config.kind not in ("rga-sc", "rga-s"):
+        what = "its spatial gates (this model has no spatial relations)"
+    else:
+        what = "the relation rows R(i, :) and columns R(:, i) at three fixed positions per module"
     have = (
-        f"The repository holds only the gates of run `{rid}`, saved before relations were "
-        "recorded: the views below show those; the relation maps appear once the run is "
-        "recorded again."
+        f"The repository holds the spatial gates of {run}, saved before relations were "
+        f"recorded: below, those of the first {min(examples, len(saved.images))} test images at "
+        "each module (rows RGA-SC1 to RGA-SC4), as on the Attention maps page."
         if saved is not None
-        else f"Nothing of run `{rid}` is in the repository yet."
+        else f"The repository holds nothing of {run} yet, so there is nothing to draw here."
     )
     return Markdown(
-        f"{have} The study's recording step writes {what} into `{target}` when run "
-        f"`{rid}` ({model_label(config)}, {config.profile} profile) is recorded, from its "
-        f"checkpoint, after training it where there is none:\n\n```bash\n{command}\n```\n\n"
-        f"(or `papermill experiments/{EXPERIMENT}.ipynb out.ipynb -p profile {config.profile}`, "
-        "which records every model of that notebook)."
+        f"{have} The study's recording step saves {what} beside them (in `{folder}/`) when it "
+        "records the run: from its checkpoint, after training it where there is none, with\n\n"
+        f"```bash\n{command}\n```\n\n"
+        f"or `papermill experiments/{EXPERIMENT}.ipynb out.ipynb -p profile {config.profile}`, "
+        "which records every model of that notebook."
     )
 
 
