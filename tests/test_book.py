@@ -191,6 +191,68 @@ class TestBuiltBook:
                 notices = _soup(html, page).select("div.rga-notice p.admonition-title")
                 assert any(n.get_text().startswith("Missing") for n in notices), page
 
+    def test_probe_page_draws_saved_views_and_says_how_to_get_the_rest(self, html):
+        main = _soup(html, "probe").find("main")
+        text = main.get_text(" ", strip=True)
+        assert not [n for n in main.select("div.rga-notice") if "Missing" in n.get_text()]
+        assert "Missing" not in text and "Traceback" not in text
+        assert main.select("div.cell_output img"), "the saved views are drawn"
+        relations = _saved_relations("rga-sc")
+        if relations:  # the figures of the saved relation rows and columns, one per image
+            assert "Drawn from the arrays the study saved" in text
+            assert len(main.select("div.cell_output img")) >= 3
+        else:  # says which run writes them, and how
+            assert "python -m rga.study.train cpu kind=rga-sc positions=1,2,3,4 seed=0" in text
+        assert "jupyter lab book/probe.ipynb" in text  # the interactive probe: how to get it
+
+    def test_attention_page_gives_figure2_in_numbers(self, html):
+        main = _soup(html, "attention").find("main")
+        section = main.find(id="figure-2-in-numbers-does-each-region-get-one-attention-level")
+        assert section is not None
+        text = section.get_text(" ", strip=True)
+        if _has_record_key("attention_parts"):
+            assert "parts explain" in text and "RGA-SC1 (after conv2_x): the seven regions" in text
+        else:
+            assert "The study's runs fill this table" in text and "papermill" in text
+        assert not section.select("div.rga-notice")
+
+    def test_results_page_shows_ranked_lists_or_says_when_they_appear(self, html):
+        section = _soup(html, "results").find("main").find(id="ranked-lists")
+        assert section is not None
+        if list((ROOT / "experiments" / "results").glob("*/attention/*.ranked.json")):
+            assert section.select("div.cell_output img")
+        else:
+            assert "The ranked lists appear here when the study has recorded" in section.get_text()
+        assert not section.select("div.rga-notice")
+
+
+def _saved_relations(kind: str) -> bool:
+    import numpy as np
+
+    for path in (ROOT / "experiments" / "results").glob("*/attention/*.npz"):
+        with np.load(path) as data:
+            if kind in str(data["meta"]) and any(k.startswith("relation_row_") for k in data.files):
+                return True
+    return False
+
+
+def _has_record_key(key: str) -> bool:
+    return any(
+        key in json.loads(p.read_text())
+        for p in (ROOT / "experiments" / "results").glob("*/*.json")
+    )
+
+
+def test_the_interactive_probe_is_installed_with_the_project():
+    """`jupyter lab book/probe.ipynb` needs JupyterLab: the notebooks extra (which the book and
+    dev extras include, and `make` installs) names it."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("jupyterlab") for d in extras["notebooks"])
+    assert "rga[notebooks]" in extras["book"] and "rga[book]" in extras["dev"]
+
 
 def test_probe_notebook_is_committed_without_outputs():
     notebook = json.loads((BOOK / "probe.ipynb").read_text(encoding="utf-8"))

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from rga.evaluation.ranking import _gallery_groups, _one_per_identity, evaluate_rank
+from rga.evaluation.ranking import (
+    _gallery_groups,
+    _one_per_identity,
+    evaluate_rank,
+    top_k_gallery,
+)
 
 
 def sklearn018_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -253,3 +258,33 @@ def test_one_per_identity_draw():
     for pid in np.unique(g_pids):
         in_group = g_pids == pid
         np.testing.assert_array_equal(chosen[:, in_group].sum(1), valid[:, in_group].any(1))
+
+
+def test_top_k_gallery_on_the_hand_example():
+    g_pids, g_cams = (np.array(v) for v in zip(*HAND_G, strict=True))
+    indices, hits = top_k_gallery(HAND_D, np.array([1, 3]), g_pids, np.array([0, 0]), g_cams, k=3)
+    # query 0: g2 (same id and camera) and g4 (junk) are left out -> g0+, g1, g3+
+    assert indices[0].tolist() == [0, 1, 3] and hits[0].tolist() == [True, False, True]
+    assert indices[1].tolist() == [6, 7, 8] and hits[1].tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_top_k_gallery_matches_a_query_at_a_time_reference(integer):
+    distmat, q_pids, g_pids, q_cams, g_cams = random_problem(3, num_g=40, integer=integer)
+    indices, hits = top_k_gallery(distmat, q_pids, g_pids, q_cams, g_cams, k=50)
+    for i in range(len(q_pids)):
+        order = np.argsort(distmat[i], kind="stable")
+        keep = (g_pids[order] != -1) & ~(
+            (g_pids[order] == q_pids[i]) & (g_cams[order] == q_cams[i])
+        )
+        expected = order[keep][:50]
+        assert indices[i, : expected.size].tolist() == expected.tolist()
+        assert (indices[i, expected.size :] == -1).all()  # fewer than k valid items: padding
+        assert hits[i].tolist() == (
+            (g_pids[expected] == q_pids[i]).tolist() + [False] * (50 - expected.size)
+        )
+    # the lists hold every valid item (k >= G), so they agree with the metrics
+    ranked = evaluate_rank(distmat, q_pids, g_pids, q_cams, g_cams, max_rank=5)
+    matched = hits.any(axis=1)
+    assert ranked["num_valid_queries"] == matched.sum()
+    np.testing.assert_allclose(ranked["cmc"], hits[matched, :5].cumsum(1).clip(0, 1).mean(0))

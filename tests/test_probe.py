@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from rga.analysis.parts import part_scores
 from rga.analysis.precision import attention_precision
-from rga.analysis.probe import probe, relation_maps, score_model_attention
+from rga.analysis.probe import (
+    grid_cell,
+    probe,
+    relation_maps,
+    relations_at,
+    score_model_attention,
+    score_model_parts,
+)
 from rga.model import ReIDNet
 
 H, W = 64, 32
@@ -207,3 +215,40 @@ def test_score_model_attention_is_precision_of_the_probed_maps(model, images):
         assert 0 <= s["mass_on_person"] <= 1 and 0 <= s["auroc"] <= 1
         assert s["chance"] == pytest.approx(masks.mean(), abs=1e-12)
     assert score_model_attention(tiny(kind="rga-c", positions=(3,)), images, masks) == {}
+
+
+def test_grid_cell_holds_the_point():
+    assert grid_cell(0.0, 0.0, 16, 8) == (0, 0)
+    assert grid_cell(0.45, 0.5, 16, 8) == (7, 4)
+    assert grid_cell(1.0, 1.0, 4, 2) == (3, 1)  # the last cell, not one past it
+
+
+def test_relations_at_fixed_points_are_the_relation_maps_of_their_cells(images):
+    model = tiny(kind="rga-sc", positions=(1, 3, 4))
+    points = [(0.2, 0.5), (0.75, 0.25)]
+    relations = relations_at(model, images[:2], points)
+    assert sorted(relations) == [1, 3, 4]
+    for stage, rel in relations.items():
+        h, w = SIZES[stage]
+        assert rel.row.shape == rel.col.shape == (2, len(points), h, w)
+        assert rel.cells.tolist() == [list(grid_cell(y, x, h, w)) for y, x in points]
+        for p, cell in enumerate(rel.cells):
+            row, col = relation_maps(model, images[:2], stage, tuple(cell))
+            np.testing.assert_array_equal(rel.row[:, p], row)
+            np.testing.assert_array_equal(rel.col[:, p], col)
+    assert relations_at(tiny(kind="rga-sc-norel", positions=(2, 4)), images, points) == {}
+    assert sorted(relations_at(tiny(kind="rga-s", positions=(2, 4)), images, points)) == [2, 4]
+
+
+def test_score_model_parts_scores_the_probed_maps(model, images):
+    parts = np.zeros((3, H, W), dtype=np.uint8)
+    parts[:, 4:12, 12:20] = 1  # head
+    parts[:, 12:36, 8:24] = 2  # torso
+    parts[:, 36:60, 8:24] = 4  # legs
+    scores = score_model_parts(model, images, parts, stages=[1, 2])
+    maps = probe(model, images, stages=[1, 2])
+    assert sorted(scores) == [1, 2]
+    for stage, s in scores.items():
+        assert s == pytest.approx(part_scores(maps[stage].spatial, parts), abs=1e-9, nan_ok=True)
+        assert 0 <= s["explained_person"] <= s["explained"] <= 1
+        assert np.isnan(s["mean_bag"])  # no bag drawn

@@ -1,13 +1,23 @@
-"""rga.study: which models each experiment trains, and the fixed attention panel."""
+"""rga.study: which models each experiment trains, the fixed attention panel, and what the
+recording step writes for the book."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from rga.data import dataset_summary
+from rga.engine.build import build_model, load_data
+from rga.engine.checkpoint import FINAL, save_checkpoint
 from rga.engine.config import make_config, run_id
 from rga.study import experiments as study
+from rga.study.report.attention_arrays import RELATION_POINTS, load_attention_arrays
+from rga.study.report.ranked_lists import load_ranked_lists, select_ranked_lists
+from rga.study.report.runs import load_runs
+from rga.study.results import make_record, read_result, write_result
+from rga.synth import PARTS
 
 FP = "0123456789abcdef"
 
@@ -132,13 +142,84 @@ def test_default_jobs_one_per_core_on_cpu_and_one_on_gpu(monkeypatch):
 
 
 def test_attention_panel_is_fixed_with_masks_at_input_size(tmp_path):
-    config = make_config("smoke", data_root=str(tmp_path))
-    images, masks, pids = study.attention_panel(config, 16)
+    config = make_config("smoke", data_root=str(tmp_path), height=96, width=48)
+    images, masks, pids, parts, indices, dataset = study.attention_panel(config, 16)
     assert images.shape == (16, 3, config.height, config.width)
     assert masks.shape == (16, config.height, config.width) and masks.dtype == bool
+    assert parts.shape == masks.shape and parts.dtype == np.uint8
+    np.testing.assert_array_equal(parts > 0, masks)  # resized alike (nearest neighbour)
+    assert set(np.unique(parts).tolist()) <= set(range(len(PARTS)))
     assert 0.02 < masks.mean() < 0.8
+    assert [dataset.query[i].pid for i in indices] == pids.tolist()
     n_ids = len(set(pids.tolist()))
     assert len(set(pids[:n_ids].tolist())) == n_ids  # one image per identity first
-    again, _, pids_again = study.attention_panel(config, 16)
-    torch.testing.assert_close(images, again, rtol=0, atol=0)
-    np.testing.assert_array_equal(pids, pids_again)
+    again = study.attention_panel(config, 16)
+    torch.testing.assert_close(images, again.images, rtol=0, atol=0)
+    np.testing.assert_array_equal(pids, again.pids)
+
+
+def _finished_run(config, checkpoints: Path, results: Path) -> dict:
+    """A results file and a final checkpoint of an untrained model, as training leaves them."""
+    data = dataset_summary(load_data(config, verbose=False))
+    rid = run_id(config, data["fingerprint"])
+    torch.manual_seed(config.seed)
+    model = build_model(config, num_classes=12)
+    save_checkpoint(
+        {"config": config.to_dict(), "num_classes": 12, "model": model.state_dict()},
+        checkpoints / rid / FINAL,
+    )
+    record = make_record(
+        config, run_id=rid, label="test", metrics={}, curve=[], train_time_s=0.0,
+        eval_time_s=0.0, dataset_statistics={}, data=data, hardware={},
+    )  # fmt: skip
+    write_result(record, results)
+    return record
+
+
+@pytest.mark.parametrize("kind", ["rga-sc", None])
+def test_recording_writes_scores_maps_relations_and_ranked_lists(tmp_path, kind):
+    data, checkpoints, results = tmp_path / "data", tmp_path / "ck", tmp_path / "res"
+    config = make_config(
+        "smoke", experiment="attention_variants", kind=kind, data_root=str(data)
+    )  # fmt: skip
+    record = _finished_run(config, checkpoints, results)
+    study.record_attention(config, record, results, checkpoints)
+
+    saved = read_result(results / "attention_variants" / f"{record['run_id']}.json")
+    arrays = load_attention_arrays(
+        results / "attention_variants" / "attention" / f"{record['run_id']}.npz"
+    )
+    if kind is None:
+        assert "attention_parts" not in saved and arrays.spatial == {} and arrays.relations == {}
+    else:
+        assert sorted(saved["attention_parts"]) == ["1", "2", "3", "4"]
+        scores = saved["attention_parts"]["2"]
+        assert {"explained", "explained_person"} | {f"mean_{p}" for p in PARTS} == set(scores)
+        assert 0 <= scores["explained_person"] <= scores["explained"] <= 1
+        assert sorted(arrays.relations) == [1, 2, 3, 4]
+        np.testing.assert_allclose(arrays.points, RELATION_POINTS, rtol=0, atol=1e-6)
+        for stage, rel in arrays.relations.items():
+            h, w = arrays.spatial[stage].shape[1:]
+            assert rel.row.shape == rel.col.shape == (study.PANEL_SAVED, 3, h, w)
+            assert np.isfinite(rel.row).all() and rel.cells.shape == (3, 2)
+        path = results / "attention_variants" / "attention" / f"{record['run_id']}.npz"
+        assert path.stat().st_size < 200_000
+
+    lists = load_ranked_lists(
+        results / "attention_variants" / "attention" / f"{record['run_id']}.ranked.json"
+    )
+    assert lists["meta"]["kind"] == kind and lists["meta"]["feature"] == config.eval_feature
+    assert len(lists["queries"]) == 4
+    for query in lists["queries"]:
+        assert query["path"].startswith("query/") and len(query["gallery"]) == 10
+        distances = [g["distance"] for g in query["gallery"]]
+        assert distances == sorted(distances)
+        for item in query["gallery"]:
+            assert item["path"].startswith("bounding_box_test/")
+            assert item["hit"] == (item["pid"] == query["pid"])
+            assert not (item["pid"] == query["pid"] and item["camid"] == query["camid"])
+            assert (data.glob(f"*/{item['path']}")).__next__().is_file()
+    assert select_ranked_lists(kind, root=results)["meta"]["run_id"] == record["run_id"]
+    json.dumps(lists)  # plain JSON
+    runs = load_runs("attention_variants", root=results, profiles=None)  # not a results file
+    assert runs["run_id"].tolist() == [record["run_id"]]

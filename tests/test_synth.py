@@ -1,10 +1,12 @@
-"""SynthReID: layout, counts, masks, determinism, hard negatives, cache and the Market loader."""
+"""SynthReID: layout, counts, masks and part maps, determinism, hard negatives, cache and the
+Market loader."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +14,22 @@ import pytest
 from PIL import Image
 
 from rga.synth import (
+    PARTS,
     PRESETS,
     ensure_synthreid,
     generate_synthreid,
     load_mask,
+    load_part_mask,
     mask_path,
+    part_mask_path,
+    render_images,
     sample_grid,
     synth_config,
 )
 from rga.synth import generate as synth
-from rga.synth.identity import HARD_NEGATIVE_GROUPS, differing_groups
+from rga.synth.identity import HARD_NEGATIVE_GROUPS, differing_groups, sample_identity
+from rga.synth.painter import Painter
+from rga.synth.person import VIEWS, draw_person
 
 MARKET_NAME = re.compile(r"([-\d]+)_c(\d)")
 FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
@@ -42,7 +50,7 @@ def parse(path: Path) -> tuple[int, int]:
 
 
 def test_unknown_preset_and_field_name_the_valid_choices():
-    with pytest.raises(KeyError, match="smoke, cpu, market"):
+    with pytest.raises(KeyError, match="smoke, cpu, pretrain, market"):
         synth_config("huge")
     with pytest.raises(TypeError, match="num_ids.*valid fields: num_train_ids"):
         synth_config("smoke", num_ids=3)
@@ -113,6 +121,89 @@ def test_every_image_has_a_binary_mask_of_its_size(smoke):
     assert 0.1 < np.mean(coverage) < 0.7
 
 
+def test_every_image_has_a_part_map_that_splits_its_mask(smoke):
+    assert json.loads((smoke / "meta.json").read_text())["parts"] == list(PARTS)
+    seen = np.zeros(len(PARTS), dtype=np.int64)
+    for split in FOLDERS:
+        for path in images(smoke, split):
+            assert part_mask_path(path) == smoke / "parts" / FOLDERS[split] / f"{path.stem}.png"
+            parts = load_part_mask(path)
+            assert parts.dtype == np.uint8 and parts.shape == (64, 32)
+            np.testing.assert_array_equal(parts > 0, load_mask(path))  # 0 exactly off the person
+            seen += np.bincount(parts.ravel(), minlength=len(PARTS))
+    assert seen.size == len(PARTS) and (seen > 0).all()  # every part is drawn somewhere
+    share = seen[1:] / seen[1:].sum()
+    assert share[PARTS.index("legs") - 1] > share[PARTS.index("shoes") - 1]  # larger parts
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_drawing_the_part_map_changes_neither_image_nor_mask(view):
+    person = sample_identity(np.random.default_rng(3))
+    person["bag"].update(kind="backpack" if view != "left" else "handbag", side="right")
+    drawn = []
+    for parts in (None, Image.new("L", (64, 128), 0)):
+        canvas, mask = Image.new("RGB", (64, 128), (90, 90, 90)), Image.new("L", (64, 128), 0)
+        draw_person(Painter(canvas, mask, parts), person, view, 32.0, 8.0, 112.0, 1.0)
+        drawn.append((np.asarray(canvas), np.asarray(mask), parts))
+    (image, mask, _), (image_p, mask_p, parts) = drawn
+    np.testing.assert_array_equal(image, image_p)
+    np.testing.assert_array_equal(mask, mask_p)
+    labels = np.asarray(parts)
+    np.testing.assert_array_equal(labels > 0, mask > 0)
+    assert {PARTS.index(p) for p in ("head", "torso", "arms", "legs", "shoes", "bag")} <= set(
+        np.unique(labels).tolist()
+    )
+
+
+def test_part_maps_are_added_to_a_folder_cached_without_them(smoke, tmp_path, monkeypatch):
+    old = tmp_path / smoke.name
+    shutil.copytree(smoke, old)
+    shutil.rmtree(old / "parts")  # as written before part maps existed
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["layout"]["parts"], meta["parts"]
+    (old / "meta.json").write_text(json.dumps(meta))
+    images_before = {p: p.read_bytes() for p in old.glob("*/*.jpg")}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("regenerated a cached dataset")
+
+    monkeypatch.setattr(synth, "generate_synthreid", refuse)
+    assert ensure_synthreid(tmp_path, "smoke") == old
+    for path in (smoke / "parts").rglob("*.png"):
+        assert (old / path.relative_to(smoke)).read_bytes() == path.read_bytes()
+    assert {p: p.read_bytes() for p in old.glob("*/*.jpg")} == images_before
+    assert json.loads((old / "meta.json").read_text())["parts"] == list(PARTS)
+    assert sorted(p.name for p in old.iterdir() if p.name.startswith(".")) == []
+
+
+def test_part_maps_are_refused_when_the_generator_no_longer_draws_the_cache(smoke, tmp_path):
+    old = tmp_path / smoke.name
+    shutil.copytree(smoke, old)
+    shutil.rmtree(old / "parts")
+    first = images(old, "query")[0]
+    Image.fromarray(np.zeros((64, 32), np.uint8)).save(mask_path(first))  # not what it draws
+    with pytest.raises(RuntimeError, match="delete the folder"):
+        synth.add_part_masks(old)
+    assert not (old / "parts").exists()
+
+
+def test_render_images_draws_what_the_files_hold(smoke):
+    names = [
+        images(smoke, "query")[1].name,
+        "bounding_box_test/" + images(smoke, "gallery")[-1].name,
+    ]
+    rendered = render_images(synth_config("smoke"), names)
+    assert list(rendered) == names
+    paths = (images(smoke, "query")[1], images(smoke, "gallery")[-1])
+    for name, path in zip(names, paths, strict=True):
+        image, mask, parts = rendered[name]
+        np.testing.assert_array_equal(image, np.asarray(Image.open(path).convert("RGB")))
+        np.testing.assert_array_equal(mask, load_mask(path))
+        np.testing.assert_array_equal(parts, load_part_mask(path))
+    with pytest.raises(KeyError, match="another preset or size"):
+        render_images(synth_config("smoke"), ["9999_c1s1_000001_01.jpg"])
+
+
 def rendered_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.suffix in {".jpg", ".png"})
 
@@ -121,7 +212,7 @@ def test_same_config_gives_identical_bytes_in_any_number_of_processes(smoke, tmp
     config = synth_config("smoke")
     again = generate_synthreid(tmp_path, config, preset="smoke", workers=2)
     files = rendered_files(smoke)
-    assert len(files) == 2 * config.num_images  # images and masks
+    assert len(files) == 3 * config.num_images  # images, masks and part maps
     assert rendered_files(again) == files
     for rel in files:
         assert (smoke / rel).read_bytes() == (again / rel).read_bytes(), rel

@@ -30,6 +30,7 @@ from rga.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "NotebookFigure",
     "denormalize",
     "figure_compare_models",
     "figure_relation",
@@ -42,7 +43,7 @@ __all__ = [
 PANEL_SIZE = (1.3, 2.6)  # inches (width, height) per person panel; re-id crops are 2:1
 
 
-class _Figure(Figure):
+class NotebookFigure(Figure):
     """A Figure that renders as PNG when it is a notebook cell's value.
 
     Figures made without pyplot have no display hook until matplotlib's inline backend has been
@@ -140,7 +141,7 @@ def overlay(
         the Figure drawn into.
     """
     if ax is None:
-        fig = _Figure(figsize=PANEL_SIZE, layout="constrained")
+        fig = NotebookFigure(figsize=PANEL_SIZE, layout="constrained")
         ax = fig.add_subplot()
     _draw(ax, _to_rgb(image), attention_map, alpha, cmap, vrange)
     if title is not None:
@@ -180,7 +181,7 @@ def overlay_grid(
             raise ValueError(f"column {label!r} has {len(maps)} maps for {len(rgbs)} images")
     n_img, n_set = len(rgbs), len(labels)
     rows, cols = (n_set, n_img) if transpose else (n_img, n_set)
-    fig = _Figure(
+    fig = NotebookFigure(
         figsize=(PANEL_SIZE[0] * cols + 0.6 * colorbar, PANEL_SIZE[1] * rows), layout="constrained"
     )
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -256,7 +257,7 @@ def figure_relation(
     h, w = row.shape
     r, c = divmod(int(index), w) if np.ndim(index) == 0 else (int(index[0]), int(index[1]))
     rgb = _to_rgb(image)
-    fig = _Figure(figsize=(PANEL_SIZE[0] * 3, PANEL_SIZE[1]), layout="constrained")
+    fig = NotebookFigure(figsize=(PANEL_SIZE[0] * 3, PANEL_SIZE[1]), layout="constrained")
     axes = fig.subplots(1, 3, squeeze=False)[0]
     _draw(axes[0], rgb, None, alpha, cmap, None)
     # centre of cell (r, c) in image pixels

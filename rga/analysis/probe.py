@@ -11,19 +11,23 @@ Everything runs in eval mode (BN uses its running statistics, as at test time) w
 gradients, and the model's train/eval mode is restored afterwards. Results are **numpy float32
 arrays on the CPU**: ready for plotting, scoring and saving as small ``.npy`` files.
 
-Used for supplementary Figures 1 and 2 (spatial maps of attention4, and of attention1-4) and
-for the "spatial precision" claim of its section 4, scored by ``score_model_attention``.
+Used for supplementary Figures 1 and 2 (spatial maps of attention4, and of attention1-4), for
+the "spatial precision" claim of its section 4 (``score_model_attention``), for its Figure 2
+reading that regions of one kind get one attention level (``score_model_parts``), and for the
+relation rows and columns the book's probe page draws at fixed positions (``relations_at``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rga.analysis.parts import part_scores_per_image
 from rga.analysis.precision import (
     attention_precision,
     attention_precision_per_image,
@@ -33,10 +37,15 @@ from rga.model.rga import AttentionMaps
 
 __all__ = [
     "AttentionMaps",
+    "RelationMaps",
     "attention_precision",
+    "grid_cell",
+    "has_spatial_relations",
     "probe",
     "relation_maps",
+    "relations_at",
     "score_model_attention",
+    "score_model_parts",
 ]
 
 
@@ -191,6 +200,73 @@ def relation_maps(
     return _numpy(row), _numpy(col)
 
 
+def grid_cell(y: float, x: float, height: int, width: int) -> tuple[int, int]:
+    """The cell (row, col) of a (height, width) grid that holds the point (y, x), given as
+    fractions of the image height and width (the last cell for y or x = 1)."""
+    return min(int(y * height), height - 1), min(int(x * width), width - 1)
+
+
+def has_spatial_relations(model: nn.Module, stage: int) -> bool:
+    """Whether the attention module at ``stage`` has spatial relations (RGA-S, RGA-SC)."""
+    module = getattr(_unwrap(model), "attention_modules", {}).get(stage)
+    return bool(getattr(module, "use_spatial", False) and getattr(module, "use_relation", False))
+
+
+class RelationMaps(NamedTuple):
+    """Relation rows and columns of one stage at a few positions: row (B, P, h, w) = R[i_p, :],
+    col (B, P, h, w) = R[:, i_p], and cells (P, 2), the (row, col) of each i_p on the grid."""
+
+    row: np.ndarray
+    col: np.ndarray
+    cells: np.ndarray
+
+
+def relations_at(
+    model: nn.Module,
+    images: Tensor,
+    points: Sequence[tuple[float, float]],
+    stages: Iterable[int] | None = None,
+) -> dict[int, RelationMaps]:
+    """Relation rows and columns at fixed points of the image, at every stage with relations.
+
+    Args:
+        model: a ReIDNet.
+        images: (B, 3, H, W) normalised images.
+        points: P positions (y, x) as fractions of the image height and width; at each stage the
+            position i is the grid cell holding the point (``grid_cell``).
+        stages: stages to probe (default: all); stages without spatial relations are left out.
+    Returns:
+        {stage: RelationMaps} with float32 arrays; {} for a model without spatial relations.
+    """
+    modules = _attention_modules(model, stages)
+    relations = {}
+    for stage in modules:
+        if not has_spatial_relations(model, stage):
+            continue
+        module = modules[stage]
+        cells = np.array([grid_cell(y, x, module.height, module.width) for y, x in points])
+        rows, cols = zip(
+            *(relation_maps(model, images, stage, tuple(c)) for c in cells), strict=True
+        )
+        # P arrays (B, h, w) -> (B, P, h, w)
+        relations[stage] = RelationMaps(np.stack(rows, 1), np.stack(cols, 1), cells)
+    return relations
+
+
+def score_model_parts(
+    model: nn.Module, images: Tensor, parts, *, stages=None, batch_size: int = 32
+) -> dict[int, dict[str, float]]:
+    """Part scores of each stage's spatial maps against part maps (``rga.analysis.parts``):
+    ``score_model_attention`` with ``per_image=part_scores_per_image``.
+
+    Returns:
+        {stage: {"explained", "explained_person", "mean_background", "mean_head", ...}}.
+    """
+    return score_model_attention(
+        model, images, parts, stages=stages, batch_size=batch_size, per_image=part_scores_per_image
+    )
+
+
 def score_model_attention(
     model: nn.Module,
     images: Tensor,
@@ -198,35 +274,39 @@ def score_model_attention(
     *,
     stages: Iterable[int] | None = None,
     batch_size: int = 32,
+    per_image: Callable[..., dict[str, np.ndarray]] = attention_precision_per_image,
 ) -> dict[int, dict[str, float]]:
-    """Spatial attention precision of each stage against person masks.
+    """Spatial attention precision of each stage against person masks (or another score).
 
     Args:
         model: a ReIDNet.
         images: (B, 3, H, W) normalised images.
-        masks: (B, H', W') bool person masks (any resolution: the maps are upsampled to it).
+        masks: (B, H', W') bool person masks (any resolution: the maps are upsampled to it), or
+            what ``per_image`` scores against.
         stages: stages to score (default: all with attention).
         batch_size: images per forward pass.
+        per_image: ``(maps (b, h, w), masks (b, H', W')) -> {name: (b,) scores}``; default
+            ``attention_precision_per_image``.
     Returns:
-        {stage: {"mass_on_person", "auroc", "chance"}} (see ``rga.analysis.precision``), means
-        over the images; stages without a spatial map (channel-only attention) are left out, so a
-        baseline or RGA-C model gives {}.
+        {stage: {"mass_on_person", "auroc", "chance"}} (see ``rga.analysis.precision``; or
+        ``per_image``'s names), means over the images; stages without a spatial map
+        (channel-only attention) are left out, so a baseline or RGA-C model gives {}.
     """
     _check_images(images)
     if len(masks) != len(images):
         raise ValueError(f"{len(images)} images but {len(masks)} masks; pass one mask per image")
-    per_image: dict[int, dict[str, list[np.ndarray]]] = {}
+    collected: dict[int, dict[str, list[np.ndarray]]] = {}
     for start in range(0, len(images), batch_size):
         maps = probe(model, images[start : start + batch_size], stages)
         for stage, m in maps.items():
             if m.spatial is None:
                 continue
-            scores = attention_precision_per_image(m.spatial, masks[start : start + batch_size])
+            scores = per_image(m.spatial, masks[start : start + batch_size])
             for key, values in scores.items():
-                per_image.setdefault(stage, {}).setdefault(key, []).append(values)
+                collected.setdefault(stage, {}).setdefault(key, []).append(values)
     return {
         stage: average_scores({key: np.concatenate(chunks) for key, chunks in scores.items()})
-        for stage, scores in per_image.items()
+        for stage, scores in collected.items()
     }
 
 

@@ -1,9 +1,12 @@
-"""Evaluate a trained model on its dataset's query and gallery; load finished runs."""
+"""Evaluate a trained model on its dataset's query and gallery; its ranked lists; load
+finished runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -12,18 +15,15 @@ from rga.engine.build import build_model, load_data
 from rga.engine.checkpoint import FINAL, VERIFIED, load_checkpoint
 from rga.engine.config import DATA_TAG_LENGTH, RunConfig, config_from_dict, run_id
 from rga.engine.determinism import determinism
-from rga.evaluation import evaluate_model
+from rga.evaluation import compute_distance, evaluate_model, extract_features, top_k_gallery
+from rga.evaluation.rerank import re_ranking
 from rga.model import ReIDNet
 
 
-def evaluate(model: ReIDNet, config: RunConfig, dataset, device, **options) -> dict:
-    """{"z": {R1, R5, R10, mAP, mINP, ...}, "z_hat": {...}} in percent on query/gallery.
-
-    `options` go to rga.evaluation.evaluate_model and override the config's metric and rerank
-    (e.g. protocol="cuhk03-classic", ap="trapezoid" for the sklearn-0.18 AP of the official runs).
-    """
+def _loaders(config: RunConfig, dataset) -> tuple[DataLoader, DataLoader]:
+    """Query and gallery loaders at the test transform."""
     transform = build_transforms(config.height, config.width, train=False)
-    query, gallery = (
+    return tuple(
         DataLoader(
             ImageDataset(samples, transform, cache_images=config.cache_images),
             batch_size=config.test_batch_size,
@@ -32,8 +32,50 @@ def evaluate(model: ReIDNet, config: RunConfig, dataset, device, **options) -> d
         )
         for samples in (dataset.query, dataset.gallery)
     )
+
+
+def evaluate(model: ReIDNet, config: RunConfig, dataset, device, **options) -> dict:
+    """{"z": {R1, R5, R10, mAP, mINP, ...}, "z_hat": {...}} in percent on query/gallery.
+
+    `options` go to rga.evaluation.evaluate_model and override the config's metric and rerank
+    (e.g. protocol="cuhk03-classic", ap="trapezoid" for the sklearn-0.18 AP of the official runs).
+    """
+    query, gallery = _loaders(config, dataset)
     options = {"metric": config.metric, "rerank": config.rerank, **options}
     return evaluate_model(model, query, gallery, device=device, **options)
+
+
+class RankedGallery(NamedTuple):
+    """Every query's k nearest valid gallery items: (Q, k) gallery indices (-1: none left),
+    whether each has the query's identity, and its distance (inf for -1)."""
+
+    indices: np.ndarray
+    hits: np.ndarray
+    distances: np.ndarray
+
+
+def rank_gallery(
+    model: ReIDNet, config: RunConfig, dataset, k: int = 10, device="cpu"
+) -> RankedGallery:
+    """The ranked lists of every query as the run's evaluation ranks them: the feature
+    ``config.eval_feature``, the distance ``config.metric``, re-ranked when ``config.rerank``,
+    gallery items of the query's identity and camera left out (``rga.evaluation.top_k_gallery``).
+    """
+    query_loader, gallery_loader = _loaders(config, dataset)
+    query = extract_features(model, query_loader, device)
+    gallery = extract_features(model, gallery_loader, device)
+    qf, gf = getattr(query, config.eval_feature), getattr(gallery, config.eval_feature)
+    if config.rerank:
+        distmat = re_ranking(qf, gf, metric=config.metric)
+    else:
+        distmat = compute_distance(qf, gf, metric=config.metric)
+    distmat = np.asarray(distmat)  # (Q, G)
+    indices, hits = top_k_gallery(
+        distmat, query.pids, gallery.pids, query.camids, gallery.camids, k=k
+    )
+    rows = np.arange(len(indices))[:, None]
+    distances = np.where(indices >= 0, distmat[rows, np.maximum(indices, 0)], np.inf)
+    return RankedGallery(indices, hits, distances)
 
 
 def load_trained(

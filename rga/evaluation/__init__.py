@@ -8,7 +8,7 @@ Part of the library. Imports: nothing else of ``rga`` (a model is any module ret
 
 from rga.evaluation.distance import compute_distance
 from rga.evaluation.features import Features, evaluate_model, extract_features
-from rga.evaluation.ranking import evaluate_rank
+from rga.evaluation.ranking import evaluate_rank, top_k_gallery
 from rga.evaluation.rerank import re_ranking
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "evaluate_rank",
     "extract_features",
     "re_ranking",
+    "top_k_gallery",
 ]

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["evaluate_rank"]
+__all__ = ["evaluate_rank", "top_k_gallery"]
 
 PROTOCOLS = ("market", "cuhk03-classic")
 AP_KINDS = ("step", "trapezoid")
@@ -280,3 +280,42 @@ def evaluate_rank(
         "num_valid_queries": num_valid,
         "num_skipped_queries": num_q - num_valid,
     }
+
+
+def top_k_gallery(
+    distmat, q_pids, g_pids, q_camids, g_camids, k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ranked lists behind the metrics: each query's k nearest valid gallery items.
+
+    Valid as in :func:`evaluate_rank`'s "market" protocol: gallery items with the query's identity
+    and camera, and junk (pid -1), are left out. Ties are ranked by gallery index (a stable sort),
+    as in the metrics.
+
+    Args:
+        distmat: (Q, G) distances (numpy or torch); smaller is more similar.
+        q_pids, q_camids: (Q,) query identities and cameras.
+        g_pids, g_camids: (G,) gallery identities and cameras.
+        k: list length.
+    Returns:
+        (indices, hits): (Q, k) int64 gallery indices, -1 past a query's last valid item, and
+        (Q, k) bool, True where the item has the query's identity (False for padding).
+    """
+    dist = _as_numpy(distmat, "distmat").astype(np.float64)
+    q_pids, g_pids = _as_numpy(q_pids, "q_pids"), _as_numpy(g_pids, "g_pids")
+    q_camids, g_camids = _as_numpy(q_camids, "q_camids"), _as_numpy(g_camids, "g_camids")
+    if dist.shape != (len(q_pids), len(g_pids)):
+        raise ValueError(
+            f"distmat has shape {dist.shape} for {len(q_pids)} queries and {len(g_pids)} gallery items"
+        )
+    if k < 1:
+        raise ValueError(f"k={k}: ask for at least one gallery item")
+    same_pid = q_pids[:, None] == g_pids[None, :]  # (Q, G)
+    valid = (g_pids != -1)[None, :] & ~(same_pid & (q_camids[:, None] == g_camids[None, :]))
+    ranked = np.where(valid, dist, np.inf)
+    order = np.argsort(ranked, axis=1, kind="stable")[:, :k]  # (Q, min(k, G))
+    present = np.take_along_axis(valid, order, axis=1)
+    indices = np.full((len(q_pids), k), -1, dtype=np.int64)
+    hits = np.zeros((len(q_pids), k), dtype=bool)
+    indices[:, : order.shape[1]] = np.where(present, order, -1)
+    hits[:, : order.shape[1]] = present & np.take_along_axis(same_pid, order, axis=1)
+    return indices, hits

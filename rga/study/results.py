@@ -6,10 +6,11 @@ same setting run again replaces its own file. Keys (see `make_record`): config, 
 metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one dict per epoch),
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
 dataset_statistics, data (``rga.data.dataset_summary``: the fingerprint of the data, part of the
-run id, and per-split counts and fingerprints), created, and optionally attention_precision and
-checkpoint. The provenance (versions, git_commit, git_dirty, created: when training finished) is
-that of the process that trained the run. Paths are relative to the repository: a data_root or
-checkpoint outside it is left out, so no machine's folders end up in committed files.
+run id, and per-split counts and fingerprints), created, and optionally attention_precision,
+attention_parts (written by ``rga.study.experiments.record_attention``) and checkpoint. The
+provenance (versions, git_commit, git_dirty, created: when training finished) is that of the
+process that trained the run. Paths are relative to the repository: a data_root or checkpoint
+outside it is left out, so no machine's folders end up in committed files.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     as pandas would make None a NaN that groupby drops; a field newer than the file gets the value
     earlier runs had, ``rga.engine.config.ADDED_FIELDS``), and run_id, label, wall_time_s,
     images_per_s, git_commit, device name, final training loss, data_fingerprint, the curve (a
-    list of dicts) and attention_precision when present.
+    list of dicts) and attention_precision and attention_parts when present.
 
     `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several.
     """
@@ -124,6 +125,7 @@ def _flatten(record: dict, path: Path) -> dict:
         data_fingerprint=(record.get("data") or {}).get("fingerprint"),
         curve=curve,
         attention_precision=record.get("attention_precision"),
+        attention_parts=record.get("attention_parts"),
         path=str(path),
     )
     return row

@@ -6,6 +6,10 @@ per GPU)::
 
     python -m rga.study.train cpu kind=rga-sc positions=3 seed=1
     torchrun --nproc_per_node 2 -m rga.study.train paper dataset=market1501 eval_feature=z_hat
+
+The command line then records the run as the experiment notebooks do
+(``rga.study.experiments.record_attention``: attention scores, saved maps and relations, ranked
+lists); ``--no-record`` skips that.
 """
 
 from __future__ import annotations
@@ -91,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results-root", default="experiments/results")
     parser.add_argument("--force", action="store_true", help="retrain a finished run")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-record", action="store_true", help="skip the attention scores, maps and ranked lists"
+    )
     args = parser.parse_args(argv)
     try:
         config = make_config(args.profile, **dict(_parse_override(o) for o in args.overrides))
@@ -105,6 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     if record is not None:
         print(f"{record['run_id']}: {metrics_line(record['metrics'])}")
+        if not args.no_record:
+            from rga.study.experiments import record_attention
+
+            record_attention(config, record, args.results_root, args.checkpoint_root)
 
 
 def _parse_override(text: str) -> tuple[str, object]:

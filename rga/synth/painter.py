@@ -33,17 +33,31 @@ def along(p0, p1, t: float) -> tuple[float, float]:
 
 
 class Painter:
-    """Draws on an RGB canvas and, when given, the same shapes at 255 on an L mask."""
+    """Draws on an RGB canvas and, when given, the same shapes at 255 on an L mask and at the
+    current ``part`` label on an L part map.
 
-    def __init__(self, canvas: Image.Image, mask: Image.Image | None = None):
-        self.canvas, self.mask = canvas, mask
+    The part map only records what is drawn: the canvas and the mask are the same with or without
+    it, so adding part maps left every SynthReID image byte-identical.
+    """
+
+    def __init__(
+        self,
+        canvas: Image.Image,
+        mask: Image.Image | None = None,
+        parts: Image.Image | None = None,
+    ):
+        self.canvas, self.mask, self.parts = canvas, mask, parts
+        self.part = 0  # the label the next shapes get on the part map (set by the person drawer)
         self.draw = ImageDraw.Draw(canvas)
         self.mask_draw = ImageDraw.Draw(mask) if mask is not None else None
+        self.parts_draw = ImageDraw.Draw(parts) if parts is not None else None
 
     def polygon(self, points, fill) -> None:
         self.draw.polygon(points, fill=tuple(fill))
         if self.mask_draw is not None:
             self.mask_draw.polygon(points, fill=255)
+        if self.parts_draw is not None:
+            self.parts_draw.polygon(points, fill=self.part)
 
     def ellipse(self, box, fill) -> None:
         x0, y0, x1, y1 = box
@@ -51,6 +65,8 @@ class Painter:
         self.draw.ellipse(box, fill=tuple(fill))
         if self.mask_draw is not None:
             self.mask_draw.ellipse(box, fill=255)
+        if self.parts_draw is not None:
+            self.parts_draw.ellipse(box, fill=self.part)
 
     def circle(self, x: float, y: float, r: float, fill) -> None:
         self.ellipse((x - r, y - r, x + r, y + r), fill)
@@ -59,6 +75,8 @@ class Painter:
         self.draw.rounded_rectangle(box, radius=radius, fill=tuple(fill))
         if self.mask_draw is not None:
             self.mask_draw.rounded_rectangle(box, radius=radius, fill=255)
+        if self.parts_draw is not None:
+            self.parts_draw.rounded_rectangle(box, radius=radius, fill=self.part)
 
     def garment(self, polygons, cloth: dict, period: float, vertical: bool = False) -> None:
         """Fill ``polygons`` with a garment's colour and pattern (solid, stripes or checks).
@@ -87,3 +105,5 @@ class Painter:
         self.canvas.paste(Image.fromarray(tile), (x0, y0), region)
         if self.mask is not None:
             self.mask.paste(255, (x0, y0, x0 + w, y0 + h), region)
+        if self.parts is not None:
+            self.parts.paste(self.part, (x0, y0, x0 + w, y0 + h), region)

@@ -4,7 +4,8 @@
 lower garment, head and hair, and the view-dependent details: the logo on the chest (front only),
 the backpack (a pack from the back, straps from the front, a pack behind the shoulders from the
 side), the handbag on its side. The painter draws every part on the mask too, so the mask is the
-silhouette, bags included.
+silhouette, bags included, and labels it on the part map (``PARTS``) when it has one: what is
+drawn last at a pixel is the part seen there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from dataclasses import dataclass
 from rga.synth.painter import Painter, along, limb, shade
 
 VIEWS = ("front", "back", "left", "right")  # left / right: the direction the person faces
+# Labels of the part map, in the order of their values (0 = background). The neck and long hair
+# count as head; the lower garment's hips and a skirt as legs; logo and zip as torso.
+PARTS = ("background", "head", "torso", "arms", "legs", "shoes", "bag")
+HEAD, TORSO, ARMS, LEGS, SHOES, BAG = range(1, len(PARTS))
 EYE = (40, 30, 30)
 
 
@@ -117,6 +122,7 @@ def draw_person(
     bag = person["bag"]
     handbag_limb = _handbag_limb(bag, s) if bag["kind"] == "handbag" else None
     if person["hair"]["style"] == "long" and view != "back":
+        painter.part = HEAD
         back = -s.d * s.head_w * 0.25 if s.side else 0.0
         box = (cx + back - s.head_w * 0.58, top + s.head_h * 0.35)
         box += (cx + back + s.head_w * 0.58, s.y_sh + 0.09 * s.u)
@@ -127,6 +133,7 @@ def draw_person(
         if handbag_limb == 0:
             _handbag(painter, bag, s, 0, 0.8)
         if bag["kind"] == "backpack":
+            painter.part = BAG
             x0, x1 = sorted((cx - s.d * s.half, cx - s.d * (s.half + 0.11 * s.u)))
             box = (x0 - 0.01 * s.u, s.y_sh + 0.02 * s.u, x1 + 0.01 * s.u, _torso_y(s, 0.6))
             painter.rectangle(box, bag["colour"], radius=0.03 * s.u)
@@ -137,6 +144,7 @@ def draw_person(
     if s.side:
         _leg(painter, person, s, 1, 1.0)
     if view == "front" and person["logo"]["shape"] != "none":
+        painter.part = TORSO
         _logo(painter, person["logo"], cx, _torso_y(s, 0.3), s.half * 0.42)
     if bag["kind"] == "backpack":
         _backpack(painter, bag, s)
@@ -154,6 +162,7 @@ def _torso_y(s: Skeleton, t: float) -> float:
 
 def _leg(painter: Painter, person: dict, s: Skeleton, i: int, factor: float) -> None:
     lower, hip, ankle = person["lower"], s.hips[i], s.ankles[i]
+    painter.part = LEGS
     if lower["kind"] != "trousers":  # bare legs under shorts and skirts
         painter.polygon(limb(hip, ankle, s.leg_w, s.leg_w * 0.7), shade(person["skin"], factor))
     if lower["kind"] in ("trousers", "shorts"):
@@ -164,11 +173,13 @@ def _leg(painter: Painter, person: dict, s: Skeleton, i: int, factor: float) -> 
     length = s.leg_w * (1.5 if s.side else 1.05)
     x = ankle[0] + (s.d * length * 0.3 if s.side else 0.0)  # shoes point forward
     box = (x - length / 2, ankle[1] - s.shoe_h * 0.3, x + length / 2, ankle[1] + s.shoe_h * 1.05)
+    painter.part = SHOES
     painter.ellipse(box, shade(person["shoes"], factor))
 
 
 def _arm(painter: Painter, person: dict, s: Skeleton, i: int, factor: float) -> None:
     upper, shoulder, hand = person["upper"], s.shoulders[i], s.hands[i]
+    painter.part = ARMS
     skin = shade(person["skin"], factor)
     painter.polygon(limb(shoulder, hand, s.arm_w, s.arm_w * 0.75), skin)
     sleeve = along(shoulder, hand, 0.35 if upper["kind"] == "t-shirt" else 0.93)
@@ -190,7 +201,9 @@ def _torso(painter: Painter, person: dict, s: Skeleton) -> None:
     else:  # joins the trouser legs to the shirt
         hips = [(cx - waist * 1.02, y_hip - 0.02 * u), (cx + waist * 1.02, y_hip - 0.02 * u)]
         hips += [(cx + waist, y_hip + 0.06 * u), (cx - waist, y_hip + 0.06 * u)]
+    painter.part = LEGS  # the lower garment
     painter.garment([hips], lower, s.period, vertical=True)
+    painter.part = HEAD  # the neck
     neck = s.head_w * 0.21
     neck_box = (cx - neck, s.top + s.head_h * 0.8, cx + neck, y_sh + 0.01 * u)
     painter.rectangle(neck_box, shade(person["skin"], 0.9))
@@ -198,6 +211,7 @@ def _torso(painter: Painter, person: dict, s: Skeleton) -> None:
     torso += [(cx + half * 0.9, y_sh - 0.005 * u), (cx + half, y_sh + 0.01 * u)]
     torso += [(cx + waist, y_hip - 0.03 * u), (cx + waist * 1.02, y_hip + 0.02 * u)]
     torso += [(cx - waist * 1.02, y_hip + 0.02 * u), (cx - waist, y_hip - 0.03 * u)]
+    painter.part = TORSO
     painter.garment([torso], upper, s.period)
     if upper["kind"] == "jacket" and s.view == "front":
         zip_w = max(1.0, 0.012 * u)
@@ -207,6 +221,7 @@ def _torso(painter: Painter, person: dict, s: Skeleton) -> None:
 def _backpack(painter: Painter, bag: dict, s: Skeleton) -> None:
     """The pack on the back, or its straps from the front and the side."""
     strap, straps = 0.022 * s.u, shade(bag["colour"], 0.85)
+    painter.part = BAG
     if s.view == "back":
         x0, x1, y0 = s.cx - s.half * 0.72, s.cx + s.half * 0.72, s.y_sh + 0.025 * s.u
         painter.rectangle((x0, y0, x1, _torso_y(s, 0.62)), bag["colour"], radius=0.03 * s.u)
@@ -235,6 +250,7 @@ def _handbag_limb(bag: dict, s: Skeleton) -> int:
 
 def _handbag(painter: Painter, bag: dict, s: Skeleton, i: int, factor: float) -> None:
     hx, hy = s.hands[i]
+    painter.part = BAG
     bw, bh = 0.11 * s.u, 0.1 * s.u
     if not s.side:  # hangs beside the hand, away from the body
         hx += bw * 0.35 * (1 if hx > s.cx else -1)
@@ -263,6 +279,7 @@ def _head(painter: Painter, person: dict, s: Skeleton) -> None:
     """Face and hair: all hair from the back, a fringe from the front, the back of the head
     and the face turned forward from the side."""
     skin, hair = person["skin"], person["hair"]
+    painter.part = HEAD
     cx, top, w, h, d = s.cx, s.top, s.head_w, s.head_h, s.d
     x0, x1 = cx - w / 2, cx + w / 2
     hair_x0, hair_y0, hair_x1 = x0 - w * 0.06, top - h * 0.04, x1 + w * 0.06

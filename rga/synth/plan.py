@@ -58,6 +58,24 @@ def load_mask(image_path: str | Path) -> np.ndarray:
     return np.asarray(Image.open(path)) >= 128
 
 
+def part_mask_path(image_path: str | Path) -> Path:
+    """``<root>/<split>/<stem>.jpg`` -> ``<root>/parts/<split>/<stem>.png``."""
+    image_path = Path(image_path)
+    return image_path.parent.parent / "parts" / image_path.parent.name / f"{image_path.stem}.png"
+
+
+def load_part_mask(image_path: str | Path) -> np.ndarray:
+    """The part map of a SynthReID image, (H, W) uint8: an index into ``rga.synth.person.PARTS``
+    (0 background, 1 head, ..., 6 bag); 0 exactly where the person mask is False."""
+    path = part_mask_path(image_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no part mask {path} for {image_path}; part masks exist for SynthReID only "
+            "(rga.synth.ensure_synthreid adds them to a dataset cached without them)"
+        )
+    return np.asarray(Image.open(path))
+
+
 def plan_identities(config: SynthConfig) -> dict[int, dict]:
     """pid -> {split, cameras, twin_of, differs_in, attributes}; train pids first, then test."""
     identities = {}

@@ -5,7 +5,8 @@ The book (``book/``) only reads stored files; nothing here trains. Submodules: `
 (our results files as tables), ``paper`` (the paper's numbers and ours beside them),
 ``attention_tables`` (attention precision), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
-format), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
+format), ``attention_parts`` (the part scores of Figure 2), ``ranked_lists`` (the saved ranked
+lists), ``probe_page`` (the Probe page's notes), ``views`` (composite figures), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
 against their targets), ``plots`` (seaborn figures).
 """
 
@@ -14,6 +15,7 @@ from rga.study.report.attention_arrays import (
     attention_path,
     find_attention_arrays,
     load_attention_arrays,
+    run_attention_arrays,
     save_attention_arrays,
     save_run_attention,
     select_attention_arrays,
@@ -95,6 +97,7 @@ __all__ = [
     "profiles_shown",
     "repo_root",
     "results_dir",
+    "run_attention_arrays",
     "run_group_label",
     "runs_overview",
     "save_attention_arrays",

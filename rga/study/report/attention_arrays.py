@@ -1,23 +1,28 @@
 """Saved attention maps of a trained model: the file the book's attention figures read.
 
 One ``.npz`` per run: ``experiments/results/<experiment>/attention/<run_id>.npz`` (beside the
-run's results JSON), written by the experiment notebook after training with
+run's results JSON), written by the study's recording step after training with
 :func:`save_run_attention`. Keys:
 
-============== ======================= ===============================================
-key            array                   meaning
-============== ======================= ===============================================
-``images``     uint8 (B, H, W, 3)      the probed images as shown (network input size)
-``masks``      uint8 (B, H, W)         person masks, 1 = person (optional; SynthReID)
-``pids``       int64 (B,)              person ids (optional)
-``spatial_s``  float16 (B, h_s, w_s)   spatial gate of the module after stage s (1-4)
-``channel_s``  float16 (B, C_s)        channel gate of that module (optional)
-``meta``       0-d str                 JSON: run_id, label, kind, positions, seed, dataset
-============== ======================= ===============================================
+=================== ========================== ==========================================
+key                 array                      meaning
+=================== ========================== ==========================================
+``images``          uint8 (B, H, W, 3)         the probed images as shown (network input size)
+``masks``           uint8 (B, H, W)            person masks, 1 = person (optional; SynthReID)
+``pids``            int64 (B,)                 person ids (optional)
+``spatial_s``       float16 (B, h_s, w_s)      spatial gate of the module after stage s (1-4)
+``channel_s``       float16 (B, C_s)           channel gate of that module (optional)
+``relation_row_s``  float16 (B', P, h_s, w_s)  R[i_p, :] at the P points, first B' images
+``relation_col_s``  float16 (B', P, h_s, w_s)  R[:, i_p] (rows and columns: spatial relations only)
+``relation_cell_s`` int64 (P, 2)               the cell (row, col) of each i_p on that grid
+``relation_points`` float32 (P, 2)             the points (y, x), fractions of the image
+``meta``            0-d str                    JSON: run_id, label, kind, positions, seed, dataset
+=================== ========================== ==========================================
 
 The same images (same dataset, split and indices) should be used for every run of an
 experiment, so that the book can put the runs' maps side by side (supplementary Figure 1).
-Sizes: 8 images at 128x64 with four stages are about 0.3 MB.
+Sizes (cpu profile, 96x48, four RGA-SC stages, 8 images, relations of all 8 at 3 points):
+about 0.13 MB. Relation values are unbounded; one beyond float16's range is stored as float32.
 """
 
 from __future__ import annotations
@@ -30,22 +35,33 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rga.analysis.probe import RelationMaps
 from rga.study.report.paths import results_dir
 from rga.study.report.runs import STUDY_PROFILES
 
 __all__ = [
+    "RELATION_POINTS",
     "AttentionArrays",
     "attention_path",
     "find_attention_arrays",
     "load_attention_arrays",
+    "run_attention_arrays",
     "save_attention_arrays",
     "save_run_attention",
     "select_attention_arrays",
 ]
 
 
+# The positions i whose relation rows and columns are saved, (y, x) as fractions of the image:
+# the centre line at head, chest and knee height of a well-centred person. Fixed fractions of the
+# image, not of the person: boxes are misaligned, so a point can miss the body, which the
+# probe page shows by marking it.
+RELATION_POINTS = ((0.15, 0.5), (0.4, 0.5), (0.7, 0.5))
+
+
 class AttentionArrays(NamedTuple):
-    """The content of one attention ``.npz``; ``spatial``/``channel`` map stage -> array."""
+    """The content of one attention ``.npz``; ``spatial``/``channel``/``relations`` map
+    stage -> array (relations: ``RelationMaps(row, col, cells)``, float32, for ``points``)."""
 
     images: np.ndarray
     masks: np.ndarray | None
@@ -53,6 +69,8 @@ class AttentionArrays(NamedTuple):
     spatial: dict[int, np.ndarray]
     channel: dict[int, np.ndarray]
     meta: dict
+    relations: dict[int, RelationMaps] | None = None
+    points: np.ndarray | None = None
 
 
 def attention_path(experiment: str, run_id: str, root: str | Path | None = None) -> Path:
@@ -86,6 +104,8 @@ def save_attention_arrays(
     masks=None,
     pids=None,
     meta: Mapping | None = None,
+    relations: Mapping[int, RelationMaps] | None = None,
+    points=None,
 ) -> Path:
     """Write one run's attention maps (format in the module docstring); returns the path.
 
@@ -97,6 +117,9 @@ def save_attention_arrays(
         masks: (B, H, W) person masks (bool or 0/1), optional.
         pids: (B,) person ids, optional.
         meta: JSON-serialisable facts about the run (run_id, label, kind, positions, ...).
+        relations: ``rga.analysis.probe.relations_at(model, images[:B'], points)``, optional:
+            {stage: RelationMaps(row (B', P, h, w), col (B', P, h, w), cells (P, 2))}.
+        points: the (P, 2) points (y, x) of ``relations``; required with them.
     """
     images = _display_images(images)
     arrays: dict[str, np.ndarray] = {"images": images}
@@ -117,6 +140,19 @@ def save_attention_arrays(
     for key, value in arrays.items():
         if key != "images" and len(value) != len(images):
             raise ValueError(f"{key} has {len(value)} entries for {len(images)} images")
+    if relations:
+        if points is None:
+            raise ValueError("relations need their points: pass points=(P, 2) fractions (y, x)")
+        arrays["relation_points"] = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        for stage, rel in relations.items():
+            if len(rel.row) > len(images) or rel.row.shape[1] != len(arrays["relation_points"]):
+                raise ValueError(
+                    f"relations of stage {stage} have shape {rel.row.shape}; expected "
+                    f"(at most {len(images)} images, {len(arrays['relation_points'])} points, h, w)"
+                )
+            arrays[f"relation_row_{int(stage)}"] = _small_float(rel.row)
+            arrays[f"relation_col_{int(stage)}"] = _small_float(rel.col)
+            arrays[f"relation_cell_{int(stage)}"] = np.asarray(rel.cells, dtype=np.int64)
     arrays["meta"] = np.array(json.dumps(dict(meta or {}), default=str))
     path = Path(path)
     if path.is_file() and _same_arrays(path, arrays):
@@ -143,15 +179,30 @@ def _same_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
         return False
 
 
+def _small_float(values) -> np.ndarray:
+    """float16 when every value fits its range, else float32 (relations are unbounded)."""
+    values = np.asarray(values, dtype=np.float32)
+    fits = np.isfinite(values).all() and np.abs(values).max(initial=0) < np.finfo(np.float16).max
+    return values.astype(np.float16) if fits else values
+
+
 def load_attention_arrays(path: str | Path) -> AttentionArrays:
-    """Read a file written by :func:`save_attention_arrays` (maps come back as float32)."""
+    """Read a file written by :func:`save_attention_arrays` (maps come back as float32;
+    ``relations`` is {} and ``points`` None for a file without relations)."""
     with np.load(Path(path), allow_pickle=False) as data:
-        spatial, channel = {}, {}
+        spatial, channel, relations = {}, {}, {}
         for key in data.files:
             if key.startswith("spatial_"):
                 spatial[int(key.removeprefix("spatial_"))] = data[key].astype(np.float32)
             elif key.startswith("channel_"):
                 channel[int(key.removeprefix("channel_"))] = data[key].astype(np.float32)
+            elif key.startswith("relation_row_"):
+                stage = int(key.removeprefix("relation_row_"))
+                relations[stage] = RelationMaps(
+                    row=data[key].astype(np.float32),
+                    col=data[f"relation_col_{stage}"].astype(np.float32),
+                    cells=data[f"relation_cell_{stage}"],
+                )
         return AttentionArrays(
             images=data["images"],
             masks=data["masks"] if "masks" in data.files else None,
@@ -159,6 +210,8 @@ def load_attention_arrays(path: str | Path) -> AttentionArrays:
             spatial=dict(sorted(spatial.items())),
             channel=dict(sorted(channel.items())),
             meta=json.loads(str(data["meta"])) if "meta" in data.files else {},
+            relations=dict(sorted(relations.items())),
+            points=data["relation_points"] if "relation_points" in data.files else None,
         )
 
 
@@ -169,6 +222,14 @@ def find_attention_arrays(
     base = results_dir(experiment, root)
     pattern = "attention/*.npz" if experiment else "*/attention/*.npz"
     return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def run_attention_arrays(run_id: str, root: str | Path | None = None) -> AttentionArrays | None:
+    """The saved maps of one run (``<experiment>/attention/<run_id>.npz`` in any experiment,
+    preferring "attention_variants"); None when the run has none."""
+    paths = [p for p in find_attention_arrays(None, root) if p.stem == run_id]
+    paths.sort(key=lambda p: (p.parent.parent.name != "attention_variants", str(p)))
+    return load_attention_arrays(paths[0]) if paths else None
 
 
 def select_attention_arrays(
@@ -193,15 +254,27 @@ def select_attention_arrays(
 
 
 def save_run_attention(
-    config, model, images, *, run_id: str, masks=None, pids=None, root: str | Path | None = None
+    config,
+    model,
+    images,
+    *,
+    run_id: str,
+    masks=None,
+    pids=None,
+    root: str | Path | None = None,
+    points=RELATION_POINTS,
 ) -> Path:
     """Probe a trained model and write its maps where the book looks for them.
 
-    The one call an experiment notebook needs after ``record = rga.study.train.train_run(config)``::
+    The one call the study's recording step (``rga.study.experiments.record_attention``) makes
+    after ``record = rga.study.train.train_run(config)``::
 
         fingerprint = record["data"]["fingerprint"]
         model = rga.engine.evaluate.load_trained(config, fingerprint=fingerprint)
         save_run_attention(config, model, images, run_id=record["run_id"], masks=masks, pids=pids)
+
+    Models with spatial relations (RGA-S, RGA-SC) also get the relation rows and columns of
+    every image at ``points`` (the probe page draws them).
 
     Args:
         config: the run's ``rga.engine.config.RunConfig`` (fills ``meta``).
@@ -211,10 +284,11 @@ def save_run_attention(
         masks: (B, H, W) person masks of those images (SynthReID: ``rga.synth.load_mask``).
         pids: (B,) their person ids.
         root: the results root (default ``experiments/results``).
+        points: the positions (y, x), fractions of the image, whose relations are saved.
     Returns:
         the path written, ``<root>/<experiment>/attention/<run_id>.npz``.
     """
-    from rga.analysis.probe import probe
+    from rga.analysis.probe import probe, relations_at
     from rga.engine.config import model_label
 
     meta = {
@@ -233,5 +307,8 @@ def save_run_attention(
         "profile": config.profile,
     }
     maps = probe(model, images) if config.kind is not None else {}
+    relations = relations_at(model, images, points) if config.kind is not None else {}
     path = attention_path(config.experiment, run_id, root)
-    return save_attention_arrays(path, images, maps, masks=masks, pids=pids, meta=meta)
+    return save_attention_arrays(
+        path, images, maps, masks=masks, pids=pids, meta=meta, relations=relations, points=points
+    )

@@ -1,7 +1,8 @@
-"""Composite attention figures of the book: the probe view and the model comparison.
+"""Composite figures of the book: the probe view, the model comparison, the ranked lists.
 
 Drawing goes through ``rga.analysis.draw`` (same upsampling and colour scale as everywhere else); the
-maps come from ``rga.analysis.probe`` (a model) or from saved arrays (``rga.study.report.attention_arrays``).
+maps come from ``rga.analysis.probe`` (a model) or from saved arrays (``rga.study.report.attention_arrays``);
+ranked lists from ``rga.study.report.ranked_lists``, their SynthReID images drawn again in memory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from rga.analysis.draw import PANEL_SIZE, figure_compare_models, figure_stages, overlay
+from rga.analysis.draw import (
+    PANEL_SIZE,
+    NotebookFigure,
+    figure_compare_models,
+    figure_stages,
+    overlay,
+)
 from rga.study.report.attention_arrays import AttentionArrays
 
 __all__ = [
@@ -21,8 +28,28 @@ __all__ = [
     "probe_images",
     "probe_view",
     "probe_widget",
+    "ranked_lists_figure",
+    "saved_probe_figure",
     "saved_stages_figure",
 ]
+
+_SUBSCRIPTS = "₁₂₃₄₅₆₇₈₉"
+
+
+def _mark(ax, cell: tuple[int, int], grid: tuple[int, int], label: str | None = None) -> None:
+    """A cross at the centre of grid cell (row, col), in the pixel coordinates of the image
+    drawn in ``ax``; white with a black edge, so it shows on photos and heatmaps alike."""
+    import matplotlib.patheffects as effects
+
+    (r, c), (h, w) = cell, grid
+    height, width = np.asarray(ax.images[0].get_array()).shape[:2]
+    y, x = (r + 0.5) * height / h - 0.5, (c + 0.5) * width / w - 0.5  # the cell's centre
+    outline = [effects.withStroke(linewidth=3.5, foreground="black")]
+    ax.plot([x], [y], marker="+", color="white", markersize=10, markeredgewidth=2,
+            path_effects=outline)  # fmt: skip
+    if label:
+        ax.text(x + 0.08 * width, y, label, color="white", fontsize=8, va="center",
+                path_effects=outline)  # fmt: skip
 
 
 def attention_view(
@@ -47,7 +74,7 @@ def attention_view(
         a Figure: image (with the position marked), spatial gate, R[i, :], R[:, i], channel gates.
     """
     panels = 1 + (spatial is not None) + 2 * (row is not None) + (channel is not None)
-    fig = Figure(
+    fig = NotebookFigure(
         figsize=(PANEL_SIZE[0] * (panels + 1.2 * (channel is not None)), PANEL_SIZE[1] + 0.4),
         layout="constrained",
     )
@@ -57,10 +84,7 @@ def attention_view(
     overlay(image, None, ax=ax, title="image")
     grid = np.shape(spatial) if spatial is not None else np.shape(row) if row is not None else None
     if position is not None and grid is not None:
-        (r, c), (h, w) = position, grid
-        height, width = np.asarray(ax.images[0].get_array()).shape[:2]
-        y, x = (r + 0.5) * height / h - 0.5, (c + 0.5) * width / w - 0.5  # the cell's centre
-        ax.plot([x], [y], marker="+", color="red", markersize=10, markeredgewidth=2)
+        _mark(ax, position, grid)
     if spatial is not None:
         ax = axes.pop(0)
         overlay(
@@ -70,8 +94,11 @@ def attention_view(
             title=f"spatial gate {np.shape(spatial)[0]}×{np.shape(spatial)[1]}",
         )
     if row is not None:
-        overlay(image, row, ax=axes.pop(0), vrange=None, title="R[i, :]")
-        overlay(image, col, ax=axes.pop(0), vrange=None, title="R[:, i]")
+        for values, name in ((row, "R[i, :]"), (col, "R[:, i]")):
+            ax = axes.pop(0)
+            overlay(image, values, ax=ax, vrange=None, title=name)
+            if position is not None:
+                _mark(ax, position, np.shape(values))
     if channel is not None:
         ax = axes.pop(0)
         values = np.sort(np.asarray(channel, dtype=float))[::-1]
@@ -94,18 +121,14 @@ def probe_view(
     The position i is the cell of the stage's (h, w) grid nearest to (y, x), fractions of the
     image height and width; its relations are drawn when the module has spatial relations.
     """
-    from rga.analysis.probe import probe, relation_maps
+    from rga.analysis.probe import grid_cell, has_spatial_relations, probe, relation_maps
 
     one = images[image : image + 1]
     maps = probe(model, one, stages=[stage])[stage]
-    module = model.attention_modules[stage]
-    h, w = getattr(module, "height", None), getattr(module, "width", None)
-    if maps.spatial is not None:
-        h, w = maps.spatial.shape[-2:]
     row = col = position = None
-    if h is not None and maps.spatial is not None:
-        position = (min(int(y * h), h - 1), min(int(x * w), w - 1))
-    if getattr(module, "use_spatial", False) and getattr(module, "use_relation", False):
+    if maps.spatial is not None:
+        position = grid_cell(y, x, *maps.spatial.shape[-2:])
+    if has_spatial_relations(model, stage):
         row, col = relation_maps(model, one, stage, position)
         row, col = row[0], col[0]
     return attention_view(
@@ -137,6 +160,98 @@ def compare_saved_models(
     n = min(n, len(first.images))
     columns = {label: arrays.spatial[stage][:n] for label, arrays in saved.items()}
     return figure_compare_models(list(first.images[:n]), columns, transpose=True, colorbar=True)
+
+
+def saved_probe_figure(saved: AttentionArrays, image: int = 0) -> Figure:
+    """The probe's views of one saved image, from the attention arrays alone: one row per stage
+    with relations; the image with the positions i marked and numbered, the spatial gate, then
+    R[i, :] and R[:, i] of each position (``saved.relations``, ``saved.points``).
+
+    Relation values are unbounded (RGA has no softmax), so each relation map has its own colour
+    range; the gate is on the fixed [0, 1] scale of the other figures.
+    """
+    if not saved.relations:
+        raise ValueError(
+            f"the attention arrays of run {saved.meta.get('run_id')} hold no relation rows and "
+            "columns; the study's recording step writes them for RGA-S and RGA-SC runs"
+        )
+    stages = sorted(saved.relations)
+    points = len(saved.points)
+    columns = 2 + 2 * points
+    fig = NotebookFigure(
+        figsize=(PANEL_SIZE[0] * columns * 0.8, PANEL_SIZE[1] * len(stages) * 0.8 + 0.3),
+        layout="constrained",
+    )
+    axes = fig.subplots(len(stages), columns, squeeze=False)
+    picture = saved.images[image]
+    for row_axes, stage in zip(axes, stages, strict=True):
+        rel = saved.relations[stage]
+        grid = rel.row.shape[-2:]
+        ax = row_axes[0]
+        overlay(picture, None, ax=ax)
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(f"stage {stage}\n(after conv{stage + 1}_x)\n{grid[0]}×{grid[1]}", fontsize=8)
+        for p, cell in enumerate(rel.cells):
+            _mark(ax, tuple(cell), grid, str(p + 1))
+        gate = saved.spatial.get(stage)
+        overlay(picture, None if gate is None else gate[image], ax=row_axes[1],
+                title="spatial gate" if stage == stages[0] else None)  # fmt: skip
+        for p, cell in enumerate(rel.cells):
+            for k, (values, name) in enumerate(((rel.row, "R[i{}, :]"), (rel.col, "R[:, i{}]"))):
+                ax = row_axes[2 + 2 * p + k]
+                title = name.format(_SUBSCRIPTS[p]) if stage == stages[0] else None
+                overlay(picture, values[image, p], ax=ax, vrange=None, title=title)
+                _mark(ax, tuple(cell), grid)
+    run = saved.meta.get("label") or saved.meta.get("run_id", "")
+    fig.suptitle(f"{run}, image {image}: relations of positions 1-{points}", fontsize=9)
+    return fig
+
+
+def ranked_lists_figure(lists: Mapping[str, dict], queries: int = 4) -> Figure:
+    """Ranked lists of several runs on the same queries: per query, one row per run ({label:
+    ``rga.study.report.ranked_lists.load_ranked_lists(...)``}), query then top-k, hits marked.
+
+    SynthReID images are drawn again from the runs' preset (``rga.synth.render_images``: the
+    same pixels as the files, in well under a second); other datasets' images are not in the
+    repository, so their tiles are grey, captioned with the identity.
+    """
+    from rga.analysis.draw_ranks import RankedRow, figure_ranked_lists
+
+    first = next(iter(lists.values()))
+    names = [q["path"] for q in first["queries"][:queries]]
+    for label, ranked in lists.items():
+        if [q["path"] for q in ranked["queries"][:queries]] != names:
+            raise ValueError(
+                f"the ranked lists of {label!r} are of other queries than the others; "
+                "save every run's lists for the same queries"
+            )
+    paths = names + [
+        g["path"] for r in lists.values() for q in r["queries"][:queries] for g in q["gallery"]
+    ]
+    images = _ranked_images(first["meta"], paths)
+    rows = []
+    for q, name in enumerate(names):
+        for label, ranked in lists.items():
+            query = ranked["queries"][q]
+            gallery = [
+                (images.get(g["path"]), g["hit"], f"id {g['pid']}") for g in query["gallery"]
+            ]
+            rows.append(RankedRow(f"{label}\nquery id {query['pid']}", images.get(name), gallery))
+    return figure_ranked_lists(rows)
+
+
+def _ranked_images(meta: dict, paths: list[str]) -> dict[str, np.ndarray]:
+    """{path: (H, W, 3) uint8} of the ranked lists' SynthReID images, drawn again; {} for
+    another dataset."""
+    if meta.get("dataset") != "synthreid":
+        return {}
+    from rga.synth import render_images, synth_config
+
+    unique = list(dict.fromkeys(paths))
+    rendered = render_images(synth_config(meta.get("synth_preset") or "cpu"), unique)
+    return {path: r.image for path, r in rendered.items()}
 
 
 def saved_stages_figure(saved: AttentionArrays, n: int = 6) -> Figure:

@@ -1,0 +1,92 @@
+"""Supplementary Figure 2's reading as numbers: how the parts of the body split each stage's
+spatial map (``rga.analysis.parts``), from the ``attention_parts`` entry of results files."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rga.study.report.runs import format_mean_sd
+from rga.synth import PARTS
+
+__all__ = ["PART_SCORE_COLUMNS", "attention_parts_table", "parts_sentences", "parts_summary"]
+
+PART_SCORE_COLUMNS = ["explained", "explained_person"] + [f"mean_{p}" for p in PARTS]
+BODY_PARTS = [p for p in PARTS if p != "background"]
+
+
+def attention_parts_table(runs: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
+    """Long table of the runs' part scores: run_id, group, model, label, seed, stage and the
+    scores (``PART_SCORE_COLUMNS``); one row per (run, stage). Runs without ``attention_parts``
+    in their results file are skipped, and a run listed twice (two experiments share it) counts
+    once. ``label``: keep only runs of that model label (e.g. "RGA-SC conv2-5_x")."""
+    columns = ["run_id", "group", "model", "label", "seed", "stage", *PART_SCORE_COLUMNS]
+    if runs.empty or "attention_parts" not in runs:
+        return pd.DataFrame(columns=columns)
+    rows, seen = [], set()
+    for _, run in runs.iterrows():
+        if run["run_id"] in seen or (label is not None and run.get("label") != label):
+            continue
+        scores = run["attention_parts"]
+        if not isinstance(scores, dict):
+            continue
+        seen.add(run["run_id"])
+        for stage, values in sorted(scores.items(), key=lambda kv: int(kv[0])):
+            rows.append(
+                {
+                    **{k: run.get(k) for k in ("run_id", "group", "model", "label", "seed")},
+                    "stage": int(stage),
+                    **{k: values.get(k) for k in PART_SCORE_COLUMNS},
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`attention_parts_table` as the page's table: one row per (runs of, model, stage),
+    columns "parts explain", "person vs background explains" and the mean gate on each region,
+    mean ± sd over seeds (shares in percent). Empty in, empty out."""
+    if parts.empty:
+        return pd.DataFrame()
+    rows = {}
+    for (group, label, stage), g in parts.groupby(["group", "label", "stage"], sort=False):
+        row = {
+            "parts explain": format_mean_sd(100 * g["explained"].astype(float), digits=0) + " %",
+            "person vs background explains": (
+                format_mean_sd(100 * g["explained_person"].astype(float), digits=0) + " %"
+            ),
+        }
+        for part in PARTS:
+            row[f"mean gate: {part}"] = format_mean_sd(g[f"mean_{part}"].astype(float), digits=3)
+        row["seeds"] = g["seed"].nunique()
+        rows[(group, label, f"RGA-SC{stage} (after conv{stage + 1}_x)")] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "model", "module"])
+    return out
+
+
+def parts_sentences(parts: pd.DataFrame) -> list[str]:
+    """One sentence per stage, from the means over seeds of :func:`attention_parts_table`
+    (one model): how much of the map the parts explain, beyond person vs background, which
+    region gets the highest and which the lowest gate, and how many body parts get less than
+    the background."""
+    sentences = []
+    for stage, g in parts.groupby("stage"):
+        means = g[PART_SCORE_COLUMNS].astype(float).mean()
+        gates = {p: means[f"mean_{p}"] for p in PARTS if pd.notna(means[f"mean_{p}"])}
+        if not gates or pd.isna(means["explained"]):
+            continue
+        top, bottom = max(gates, key=gates.get), min(gates, key=gates.get)
+        below = [p for p in BODY_PARTS if p in gates and gates[p] < gates.get("background", -1)]
+        sentences.append(
+            f"RGA-SC{stage} (after conv{stage + 1}_x): the seven regions explain "
+            f"{means['explained']:.0%} of the map's variance over the pixels, person versus "
+            f"background alone {means['explained_person']:.0%}; the highest mean gate is on the "
+            f"{top} ({gates[top]:.3f}), the lowest on the {bottom} ({gates[bottom]:.3f}); "
+            + (
+                f"{len(below)} of the six body parts ({', '.join(below)}) get less than the "
+                "background."
+                if below
+                else "every body part gets more than the background."
+            )
+        )
+    return sentences

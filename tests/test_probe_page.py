@@ -1,0 +1,192 @@
+"""The Probe page's pieces: the interactive widget on a smoke-sized model, the notes that say
+where the views come from, and the drawing of saved relations."""
+
+from functools import cache
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from rga.analysis.probe import probe, relations_at
+from rga.engine.build import build_model
+from rga.engine.checkpoint import FINAL, save_checkpoint
+from rga.engine.config import make_config, run_id
+from rga.study.report.attention_arrays import RELATION_POINTS, AttentionArrays
+from rga.study.report.probe_page import probe_model, saved_views_note, train_command
+from rga.study.report.views import probe_widget, saved_probe_figure
+from rga.study.train import _parse_override
+
+CONFIG = make_config("smoke", kind="rga-sc", positions=(1, 2, 3, 4), seed=0)
+TAG = "0123abcd"  # a data tag (the first characters of a data fingerprint)
+
+
+@cache
+def smoke_model():
+    """The smoke profile's RGA-SC network, untrained, with BN statistics of a few batches."""
+    torch.manual_seed(0)
+    model = build_model(CONFIG, num_classes=8).train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(4, 3, CONFIG.height, CONFIG.width))
+    return model.eval()
+
+
+def images() -> torch.Tensor:
+    return torch.randn(
+        3, 3, CONFIG.height, CONFIG.width, generator=torch.Generator().manual_seed(4)
+    )
+
+
+def relation_pixels(figure: Figure) -> tuple[np.ndarray, np.ndarray]:
+    """The R[i, :] and R[:, i] heatmaps the widget drew (panels 3 and 4, over the photo)."""
+    titles = [ax.get_title() for ax in figure.axes]
+    row, col = figure.axes[titles.index("R[i, :]")], figure.axes[titles.index("R[:, i]")]
+    return np.asarray(row.images[1].get_array()), np.asarray(col.images[1].get_array())
+
+
+def test_the_widget_redraws_the_relations_for_each_control():
+    pytest.importorskip("ipywidgets")
+    widget = probe_widget(smoke_model(), images())
+    image, stage, y, x = widget.children[:4]
+    assert (image.description, stage.description, y.description, x.description) == (
+        "image", "module", "position y", "position x",
+    )  # fmt: skip
+    assert stage.options == (1, 2, 3, 4)
+
+    def current():
+        assert isinstance(widget.result, Figure)
+        return widget.result.texts[0].get_text(), relation_pixels(widget.result)
+
+    title, (row, col) = current()
+    assert "stage 4" in title and "image 0" in title
+    image.value = 1
+    title, (row_1, col_1) = current()
+    assert "image 1" in title and not np.array_equal(row, row_1)
+    stage.value = 1
+    title, (row_s, _) = current()
+    assert "stage 1" in title and "position i = (7, 4)" in title  # 16x8 grid at y=.45, x=.5
+    y.value = 0.9
+    title, (row_y, col_y) = current()
+    assert "position i = (14, 4)" in title
+    assert not np.array_equal(row_s, row_y) and not np.array_equal(col_y, row_y)
+    x.value = 0.1
+    assert "position i = (14, 0)" in current()[0]
+
+
+def test_probe_model_loads_the_checkpoint_or_says_how_to_get_one(tmp_path):
+    model, note = probe_model(CONFIG, tmp_path)
+    assert model is None
+    assert "python -m rga.study.train smoke kind=rga-sc positions=1,2,3,4 seed=0" in note.data
+    assert "jupyter lab book/probe.ipynb" in note.data and "allow_untrained" in note.data
+    untrained, note = probe_model(CONFIG, tmp_path, allow_untrained=True)
+    assert untrained is not None and "untrained" in note.data
+    save_checkpoint(
+        {"config": CONFIG.to_dict(), "num_classes": 8, "model": smoke_model().state_dict()},
+        tmp_path / run_id(CONFIG, TAG) / FINAL,
+    )
+    trained, note = probe_model(CONFIG, tmp_path)  # the data it was trained on, found
+    assert "Checkpoint found" in note.data
+    torch.testing.assert_close(trained.state_dict(), smoke_model().state_dict())
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CONFIG,
+        make_config("smoke", kind=None, seed=2, epochs=3),
+        make_config("cpu", kind="rga-s", positions=(3,), epochs=35, base_lr=1e-3),
+    ],
+    ids=["rga-sc", "baseline", "changed-fields"],
+)
+def test_train_command_names_the_same_run(config):
+    command = train_command(config)
+    words = command.split()
+    assert words[:3] == ["python", "-m", "rga.study.train"]
+    overrides = dict(_parse_override(w) for w in words[4:])
+    assert overrides.pop("experiment") == "attention_variants"
+    assert run_id(make_config(words[3], **overrides), TAG) == run_id(config, TAG)
+    assert "lr_steps" not in command  # an epoch count rescales the schedule by itself
+
+
+def saved_arrays(with_relations: bool) -> AttentionArrays:
+    model, x = smoke_model(), images()
+    maps = probe(model, x)
+    relations = relations_at(model, x, RELATION_POINTS) if with_relations else {}
+    return AttentionArrays(
+        images=np.zeros((3, CONFIG.height, CONFIG.width, 3), np.uint8),
+        masks=None,
+        pids=None,
+        spatial={s: m.spatial for s, m in maps.items()},
+        channel={},
+        meta={"run_id": run_id(CONFIG, TAG), "label": "RGA-SC conv2-5_x"},
+        relations=relations,
+        points=np.asarray(RELATION_POINTS) if with_relations else None,
+    )
+
+
+def test_saved_views_note_says_where_the_views_come_from():
+    note = saved_views_note(CONFIG, saved_arrays(with_relations=True)).data
+    assert run_id(CONFIG, TAG) in note and "one figure per test image (3 of 3)" in note
+    assert "numbered 1 to 3" in note and "python" not in note
+    note = saved_views_note(CONFIG, saved_arrays(with_relations=False), examples=2).data
+    assert "holds the spatial gates of run" in note and "first 2 test images" in note
+    assert "experiments/results/attention_variants/attention/" in note
+    assert "python -m rga.study.train smoke kind=rga-sc" in note
+    assert "holds nothing of run" in saved_views_note(CONFIG, None).data
+
+
+def test_saved_probe_figure_has_a_row_per_stage_and_marks_the_positions():
+    saved = saved_arrays(with_relations=True)
+    figure = saved_probe_figure(saved, image=1)
+    assert len(figure.axes) == 4 * (2 + 2 * len(RELATION_POINTS))
+    first_row = figure.axes[:8]
+    assert [ax.get_title() for ax in first_row[2:4]] == ["R[i₁, :]", "R[:, i₁]"]
+    marked = [ax for ax in figure.axes if ax.lines]  # the markers are line artists
+    assert len(marked) == 4 * (1 + 2 * len(RELATION_POINTS))
+    with pytest.raises(ValueError, match="recording step"):
+        saved_probe_figure(saved_arrays(with_relations=False))
+
+
+@pytest.mark.slow
+def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
+    """The notebook as a reader runs it in JupyterLab (every cell, the sliders' cell included)
+    on a smoke run that the training command line trained and recorded."""
+    papermill = pytest.importorskip("papermill")
+    from pathlib import Path
+
+    import nbformat
+
+    from rga.study.train import main
+
+    checkpoints, results = tmp_path / "checkpoints", tmp_path / "results"
+    main([
+        "smoke", "kind=rga-sc", "positions=1,2,3,4", "experiment=attention_variants",
+        f"data_root={tmp_path / 'data'}", "--checkpoint-root", str(checkpoints),
+        "--results-root", str(results), "--no-progress",
+    ])  # fmt: skip
+    monkeypatch.setenv("RGA_RESULTS_ROOT", str(results))  # the kernel inherits it
+    book = Path(__file__).resolve().parents[1] / "book"
+    page = nbformat.read(book / "probe.ipynb", as_version=4)
+    for cell in page.cells:  # JupyterLab runs every cell; nbclient would skip these
+        tags = cell.metadata.get("tags", [])
+        cell.metadata["tags"] = [t for t in tags if t != "skip-execution"]
+    nbformat.write(page, tmp_path / "probe.ipynb")
+    out = tmp_path / "probe.out.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "probe.ipynb"),
+        str(out),
+        parameters={"profile": "smoke", "checkpoint_root": str(checkpoints)},
+        cwd=str(book),
+        progress_bar=False,
+    )
+    outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "Drawn from the arrays the study saved" in text and "Checkpoint found" in text
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(figures) == 3  # one per example image, every stage with its relations
+    widgets = [
+        o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) == 1  # the sliders
