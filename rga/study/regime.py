@@ -109,11 +109,11 @@ def choose_schedule(table: pd.DataFrame) -> str | None:
     settled and trained enough; None when no schedule qualifies."""
     if table.empty:
         return None
-    ok = table.groupby("schedule").apply(
-        lambda g: bool((g["settled"] & g["trained enough"]).all()) and len(g) == len(MODELS),
-        include_groups=False,
-    )
-    passing = [name for name in ok.index if ok[name]]
+    passing = [
+        name
+        for name, g in table.groupby("schedule")
+        if len(g) == len(MODELS) and bool((g["settled"] & g["trained enough"]).all())
+    ]
     if not passing:
         return None
     return min(passing, key=lambda name: (GRID[name]["epochs"], list(GRID).index(name)))
