@@ -122,8 +122,9 @@ def test_load_results_flattens_to_one_row_per_run(tmp_path):
 def test_git_state_outside_a_repository(tmp_path, monkeypatch):
     monkeypatch.delenv("RGA_SOURCE_COMMIT", raising=False)
     assert git_state(tmp_path) == ("unknown", None)
-    monkeypatch.setenv("RGA_SOURCE_COMMIT", "0123abcd")  # a tree copied without .git
+    monkeypatch.setenv("RGA_SOURCE_COMMIT", "0123abcd")  # a tree copied elsewhere
     assert git_state(tmp_path) == ("0123abcd", False)
+    assert git_state()[0] == "0123abcd"  # named, it wins over the repository's own HEAD
 
 
 def test_an_unchanged_record_leaves_its_file_untouched(tmp_path):

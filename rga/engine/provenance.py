@@ -62,15 +62,18 @@ def repo_relative(path: str | Path, repo: str | Path = _REPO) -> str | None:
 def git_state(repo: str | Path = _REPO) -> tuple[str, bool | None]:
     """(HEAD commit, whether tracked files differ from it); ("unknown", None) outside git.
 
-    A source tree copied without ``.git`` (e.g. to a GPU machine) names its commit in the
-    environment variable ``RGA_SOURCE_COMMIT``; the tree is then taken to be that commit.
+    A source tree copied elsewhere (e.g. to a GPU machine, whose copy may carry another
+    checkout's ``.git``) names its commit in the environment variable ``RGA_SOURCE_COMMIT``;
+    the tree is then taken to be exactly that commit, whatever git says.
     """
+    named = os.environ.get("RGA_SOURCE_COMMIT")
+    if named:
+        return named, False
     try:
         commit = _git(repo, "rev-parse", "HEAD")
         dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
-        named = os.environ.get("RGA_SOURCE_COMMIT")
-        return (named, False) if named else ("unknown", None)
+        return "unknown", None
     return commit, dirty
 
 

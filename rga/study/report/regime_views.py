@@ -1,0 +1,112 @@
+"""The Regime page: the pretrained trunk's provenance, the schedule grid and the rule's outcome.
+
+Reads ``experiments/pretrained/trunk.json``, ``experiments/regime/choice*.json`` and the results
+files of the ``regime`` experiment; shows training losses only (the rule never saw a test metric,
+and this page keeps it so).
+"""
+
+from __future__ import annotations
+
+import json
+import pandas as pd
+from matplotlib.figure import Figure
+
+from rga.study.regime import GRID, convergence_table, schedule_name
+from rga.study.report.paths import repo_root
+
+__all__ = ["load_choice", "plot_regime_losses", "regime_table", "trunk_table"]
+
+
+def load_choice(name: str = "choice.json") -> dict | None:
+    """A committed outcome of the rule (``experiments/regime/<name>``); None when absent."""
+    path = repo_root() / "experiments" / "regime" / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def trunk_table(manifest: dict) -> pd.DataFrame:
+    """The trunk's provenance as a two-column table (what, value)."""
+    config = manifest["config"]
+    hardware = manifest.get("hardware") or {}
+    versions = manifest.get("versions") or {}
+    last = manifest["curve"][-1]
+    rows = {
+        "file": manifest["file"],
+        "sha256": manifest["sha256"],
+        "network": f"{manifest['arch']} trunk (stem, conv2_x to conv5_x), "
+        f"{config['height']}x{config['width']} input",
+        "trained on": f"SynthReID `{config['synth_preset']}` preset: "
+        f"{manifest['dataset_statistics']['train']['ids']:,} identities, "
+        f"{manifest['dataset_statistics']['train']['images']:,} images "
+        f"(data fingerprint {manifest['data']['fingerprint'][:9]})",
+        "schedule": f"{config['epochs']} epochs, LR {config['base_lr']:.0e} halved at epochs "
+        + ", ".join(str(s) for s in config["lr_steps"]),
+        "final training loss": f"{last['loss']:.3f} (cross-entropy {last['ce']:.3f}, "
+        f"triplet {last['triplet']:.3f})",
+        "trained where": f"{hardware.get('device_name', '?')}, torch {versions.get('torch', '?')}"
+        if versions
+        else str(hardware.get("device_name", "?")),
+        "commit": f"{manifest['git_commit'][:10]}" + (" (dirty)" if manifest["git_dirty"] else ""),
+        "training time": f"{manifest['train_time_s'] / 60:.1f} min",
+    }
+    return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name="trunk"))
+
+
+def regime_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """`convergence_table` of the regime runs, formatted for the page, in the grid's order."""
+    table = convergence_table(runs)
+    if table.empty:
+        return table
+    order = {name: i for i, name in enumerate(GRID)}
+    table = table.sort_values(
+        ["schedule", "model"], key=lambda c: c.map(order) if c.name == "schedule" else c
+    )
+    out = pd.DataFrame(
+        {
+            "schedule": table["schedule"],
+            "model": table["model"].map({"none": "Baseline", "rga-sc": "RGA-SC conv2-5_x"}),
+            "final loss": table["final loss"].map("{:.3f}".format),
+            "change over last tenth": table["change over last tenth"].map("{:.1%}".format),
+            "above next longer": table["above next longer"].map(
+                lambda v: "–" if pd.isna(v) else f"{v:+.1%}"
+            ),
+            "trained enough (≤ 5%)": table["trained enough"].map({True: "yes", False: "no"}),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def plot_regime_losses(runs: pd.DataFrame) -> Figure:
+    """Training loss per epoch under each schedule, one panel per model."""
+    from matplotlib import pyplot as plt
+
+    models = (("none", "Baseline"), ("rga-sc", "RGA-SC conv2-5_x"))
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True, layout="constrained")
+    colours = plt.get_cmap("viridis")
+    names = list(GRID)
+    for ax, (kind, title) in zip(axes, models, strict=True):
+        for _, run in runs[runs["kind"].fillna("none") == kind].iterrows():
+            name = schedule_name(run)
+            loss = [e["loss"] for e in run["curve"]]
+            ax.plot(
+                range(1, len(loss) + 1),
+                loss,
+                lw=1.0,
+                color=colours(names.index(name) / max(len(names) - 1, 1)),
+                label=name,
+            )
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0.8, 4.0)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("training loss (CE + triplet)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: names.index(labels[i]))
+    fig.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        loc="outside lower center",
+        ncols=3,
+        fontsize="small",
+    )
+    return fig
+
