@@ -81,3 +81,21 @@ def test_one_epoch_of_noise_does_not_decide():
     table = regime.convergence_table(runs)
     assert table["final loss"].iloc[0] == pytest.approx((1.18 * 13 + 1.0) / 14)
     assert regime.choose_schedule(pd.DataFrame()) is None
+
+
+def test_grid_findings_are_computed_from_the_table():
+    runs = pd.DataFrame(
+        [
+            run("official shape, 70 epochs", None, flat(70, 2.0)),
+            run("official shape, 70 epochs", "rga-sc", flat(70, 2.6)),
+            run("compressed, 70 epochs", None, flat(70, 1.0)),
+            run("compressed, 70 epochs", "rga-sc", flat(70, 1.3)),
+            run("compressed, 100 epochs", None, flat(100, 0.9)),
+            run("compressed, 100 epochs", "rga-sc", flat(100, 1.0)),
+        ]
+    )
+    text = regime.grid_findings(regime.convergence_table(runs))
+    assert "100% (baseline) and 100% (RGA-SC)" in text
+    assert "for 43 epochs after the warm-up instead of 7" in text
+    assert "11.1% to 30.0% above the baseline's" in text
+    assert "+11.1% at 70 epochs" in text and "+30.0% at 70 epochs" in text

@@ -184,3 +184,52 @@ def record_choice(
     tmp.write_text(json.dumps(choice, indent=1) + "\n")
     os.replace(tmp, path)
     return choice
+
+
+def grid_findings(table: pd.DataFrame) -> str:
+    """What the grid shows, as Markdown bullets computed from `convergence_table`."""
+    final = table.set_index(["schedule", "model"])["final loss"]
+    compressed = sorted(
+        (s for s in GRID if s.startswith("compressed") and (s, "none") in final),
+        key=lambda s: GRID[s]["epochs"],
+    )
+    lines = []
+    official = "official shape, 70 epochs"
+    if (official, "none") in final and ("compressed, 70 epochs", "rga-sc") in final:
+        over = [
+            final[(official, m)] / final[("compressed, 70 epochs", m)] - 1
+            for m in ("none", "rga-sc")
+        ]
+        full = [
+            GRID[s]["lr_steps"][0] - GRID[s]["warmup_epochs"]
+            for s in (official, "compressed, 70 epochs")
+        ]
+        lines.append(
+            f"* **The official step shape leaves the models under-trained** at 70 epochs: their "
+            f"training loss is {over[0]:.0%} (baseline) and {over[1]:.0%} (RGA-SC) above that of "
+            f"the compressed shape of the same length, which holds the full LR for {full[1]} "
+            f"epochs after the warm-up instead of {full[0]}."
+        )
+    gaps = [
+        final[(s, "rga-sc")] / final[(s, "none")] - 1 for s in compressed if (s, "rga-sc") in final
+    ]
+    if gaps:
+        lines.append(
+            "* **From the pretrained trunk, RGA-SC trains**: under the compressed schedules its "
+            f"final loss is {min(gaps):.1%} to {max(gaps):.1%} above the baseline's (shortest to "
+            "longest schedule: " + ", ".join(f"{g:.1%}" for g in gaps) + ")."
+        )
+    for model, name in (("none", "the baseline"), ("rga-sc", "RGA-SC")):
+        steps = table[(table["model"] == model) & table["above next longer"].notna()]
+        steps = steps.sort_values("epochs")
+        if not steps.empty:
+            lines.append(
+                f"* The final loss of {name} under each compressed schedule, above that under "
+                "the next longer one: "
+                + ", ".join(
+                    f"{v:+.1%} at {e} epochs"
+                    for e, v in zip(steps["epochs"], steps["above next longer"], strict=True)
+                )
+                + f" (the rule asks for at most +{ENOUGH:.0%})."
+            )
+    return "\n".join(lines)

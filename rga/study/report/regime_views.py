@@ -8,6 +8,7 @@ and this page keeps it so).
 from __future__ import annotations
 
 import json
+
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -109,4 +110,3 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
         fontsize="small",
     )
     return fig
-
