@@ -1,8 +1,9 @@
 """Helpers of the book pages: find and read results, join them with the paper's numbers, draw.
 
 The book (``book/``) only reads stored files; nothing here trains. Submodules: ``paths``
-(locations, the "missing" notice), ``labels`` (the names of datasets, kinds, settings), ``runs``
-(our results files as tables), ``paper`` (the paper's numbers and ours beside them),
+(locations, the "missing" notice), ``labels`` (the glossary: names and colours of datasets,
+kinds, positions, settings, metrics), ``formats`` (how each kind of number is written),
+``runs`` (our results files as tables), ``paper`` (the paper's numbers and ours beside them),
 ``attention_tables`` (attention precision), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
 format), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
@@ -27,15 +28,24 @@ from rga.study.report.labels import (
     BASELINE,
     DATASET_LABELS,
     KIND_LABELS,
-    TABLE2_SETTINGS,
+    METRICS,
+    metric_label,
     normalise_kind,
+    position_label,
     positions_key,
-    table2_setting,
+    setting_colour,
+    setting_key,
+    setting_label,
 )
 from rga.study.report.paper import (
+    PAPER_TABLES,
     discrepancies_table,
+    final_numbers_table,
+    groups_legend,
     load_discrepancies,
     load_paper_numbers,
+    ordering_agreement,
+    ordering_table,
     paper_vs_ours_table,
     settings_long,
 )
@@ -48,7 +58,7 @@ from rga.study.report.paths import (
     repo_root,
     results_dir,
 )
-from rga.study.report.performance import benchmark_tables, load_benchmarks
+from rga.study.report.performance import benchmark_details, benchmark_tables, load_benchmarks
 from rga.study.report.runs import (
     curves_long,
     format_mean_sd,
@@ -57,6 +67,7 @@ from rga.study.report.runs import (
     profile_overrides,
     run_group_label,
     runs_overview,
+    unique_runs,
     used_dataset_statistics,
 )
 
@@ -64,28 +75,36 @@ __all__ = [
     "BASELINE",
     "DATASET_LABELS",
     "KIND_LABELS",
-    "TABLE2_SETTINGS",
-    "AttentionArrays",
-    "Notice",
+    "METRICS",
+    "PAPER_TABLES",
     "attention_path",
     "attention_precision_table",
+    "AttentionArrays",
+    "benchmark_details",
     "benchmark_tables",
     "benchmarks_dir",
     "book_dir",
     "checkpoints_dir",
     "curves_long",
     "discrepancies_table",
+    "final_numbers_table",
     "find_attention_arrays",
     "format_mean_sd",
+    "groups_legend",
     "hardware_and_time",
     "load_attention_arrays",
     "load_benchmarks",
     "load_discrepancies",
     "load_paper_numbers",
     "load_runs",
-    "normalise_kind",
+    "metric_label",
     "missing_results_message",
+    "normalise_kind",
+    "Notice",
+    "ordering_agreement",
+    "ordering_table",
     "paper_vs_ours_table",
+    "position_label",
     "positions_key",
     "precision_summary",
     "profile_overrides",
@@ -96,8 +115,11 @@ __all__ = [
     "save_attention_arrays",
     "save_run_attention",
     "select_attention_arrays",
+    "setting_colour",
+    "setting_key",
+    "setting_label",
     "settings_long",
-    "table2_setting",
+    "unique_runs",
     "used_dataset_statistics",
     "variants_table",
 ]
