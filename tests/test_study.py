@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rga.study import experiments as study
 from rga.engine.config import make_config, run_id
+from rga.study import experiments as study
 
 
 def test_plugin_position_is_table2():
