@@ -7,7 +7,8 @@ kinds, positions, settings, metrics), ``formats`` (how each kind of number is wr
 ``attention_tables`` (attention precision), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
 format), ``claims`` (the paper's claims checked on our runs), ``performance`` (benchmark ratios
-against their targets), ``plots`` (seaborn figures).
+against their targets), ``plots`` (figures, each setting in its glossary colour), ``sections``
+(the parts every experiment page shows).
 """
 
 from rga.study.report.attention_arrays import (

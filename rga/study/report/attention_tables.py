@@ -67,8 +67,9 @@ def _ordered(precision: pd.DataFrame) -> list:
 def precision_summary(precision: pd.DataFrame, score: str = "auroc") -> pd.DataFrame:
     """One score of :func:`attention_precision_table` summarised: one row per (group, setting),
     a column per module position ("after conv2_x", ...) with mean ± sd over seeds and the 95 %
-    t-interval, "–" where the setting has no module; then the seeds and, for the mass on person,
-    the chance level (the mean mask area). Empty in, empty out."""
+    t-interval, "–" where the setting has no module; then the seeds. (The chance level of the
+    mass on person is the mean mask area, ``precision["chance"].mean()``.) Empty in, empty
+    out."""
     if precision.empty:
         return pd.DataFrame()
     digits = 3
@@ -81,8 +82,6 @@ def precision_summary(precision: pd.DataFrame, score: str = "auroc") -> pd.DataF
             values = g.loc[g["stage"] == stage, score]
             row[f"after {name}"] = mean_sd_ci(values, digits) if len(values) else MISSING
         row["seeds"] = str(g["seed"].nunique())
-        if score == "mass_on_person":
-            row["chance"] = f"{g['chance'].astype(float).mean():.3f}"
         rows[(group, g["setting"].iloc[0])] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "setting"])

@@ -317,9 +317,7 @@ def plot_lr_schedules(schedules: Mapping[str, np.ndarray | Sequence[float]]) -> 
     return fig
 
 
-def label_colour_bars(
-    fig: Figure, label: str = "attention weight (sigmoid gate, 0 to 1)"
-) -> Figure:
+def label_colour_bars(fig: Figure, label: str = "attention weight") -> Figure:
     """Name the quantity of every colour bar of ``fig`` that has no label yet; returns ``fig``."""
     for ax in fig.axes:
         colorbar = getattr(ax, "_colorbar", None)
