@@ -261,16 +261,26 @@ def setting_key(kind, positions, embedding=None) -> Setting:
     return (kind, positions_key(positions), embedding_key(embedding))
 
 
-def setting_label(kind, positions=None, embedding=None) -> str:
+def setting_label(kind, positions=None, embedding=None, with_position: bool = True) -> str:
     """ "Baseline", "RGA-SC conv4_x", "CBAM-CS conv2-5_x", "RGA-SC conv2-5_x, symmetric
-    embedding" (the embedding named only when it is not the default)."""
+    embedding" (the embedding named only when it is not the default). Without
+    ``with_position`` the position is left out ("RGA-SC, symmetric embedding"), for a table or
+    figure that says once where all its settings sit (:func:`common_position`)."""
     kind, key, embedding = setting_key(kind, positions, embedding)
     if kind == BASELINE:
         return KIND_LABELS[BASELINE]
-    label = " ".join(p for p in (KIND_LABELS.get(kind, kind), position_label(key)) if p)
+    where = position_label(key) if with_position else ""
+    label = " ".join(p for p in (KIND_LABELS.get(kind, kind), where) if p)
     if embedding != DEFAULT_EMBEDDING:
         label += ", " + EMBEDDING_LABELS.get(embedding, f"{embedding} embedding")
     return label
+
+
+def common_position(settings) -> str:
+    """The position label all the settings with a module share ("conv2-5_x"), or "" when they
+    sit at different positions (or there is none)."""
+    placed = {key for kind, key, _ in settings if kind != BASELINE}
+    return position_label(placed.pop()) if len(placed) == 1 else ""
 
 
 def setting_sort_key(setting: Setting) -> tuple:

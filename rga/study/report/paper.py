@@ -24,6 +24,7 @@ from rga.study.report.formats import MISSING, decimal, mean_sd_ci
 from rga.study.report.labels import (
     NOT_IMPLEMENTED,
     Setting,
+    common_position,
     setting_key,
     setting_label,
     setting_sort_key,
@@ -217,7 +218,9 @@ def ordering_table(
 
     Only settings both the paper and we have are ranked (all of the paper's when we have none).
     Columns: "paper, <dataset>" for each dataset and one per group of our runs; each cell
-    "<setting> (<value>)", our value the mean over seeds. Index: the rank, from 1.
+    "<setting> (<value>)", our value the mean over seeds. Index: the rank, from 1. When every
+    ranked setting with a module sits at one position, the labels leave it out and
+    ``attrs["position"]`` names it ("conv2-5_x").
     """
     p = _table_rows(paper, table)
     datasets = list(dict.fromkeys(p["dataset_label"]))
@@ -228,15 +231,21 @@ def ordering_table(
         common &= set(means)
     if not ours:
         common = set(p["setting_key"])
+    short = bool(common_position(common))  # all at one position: said once, in ``attrs``
+
+    def cell(setting: Setting, value: float) -> str:
+        return f"{setting_label(*setting, with_position=not short)} ({value:.1f})"
+
     columns = {}
     for d in datasets:
         values = {s: v for s, v in _paper_values(paper, table, d, metric).items() if s in common}
-        columns[f"paper, {d}"] = [f"{setting_label(*s)} ({v:.1f})" for s, v in _ranking(values)]
+        columns[f"paper, {d}"] = [cell(s, v) for s, v in _ranking(values)]
     for name, means in ours.items():
         values = {s: v for s, v in means.items() if s in common}
-        columns[name] = [f"{setting_label(*s)} ({v:.1f})" for s, v in _ranking(values)]
+        columns[name] = [cell(s, v) for s, v in _ranking(values)]
     out = pd.DataFrame(columns)
     out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
+    out.attrs["position"] = common_position(common) if short else ""
     return out
 
 

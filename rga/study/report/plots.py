@@ -19,12 +19,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from rga.study.report.labels import (
-    BASELINE,
-    DEFAULT_EMBEDDING,
-    KIND_LABELS,
+    common_position,
     metric_label,
-    position_label,
     setting_colour,
+    setting_label,
     setting_sort_key,
 )
 
@@ -107,19 +105,15 @@ def _seeds_and_mean(ax: Axes, at: float, values, colour: str, marker: str = "D")
 
 def _tick_labels(data: pd.DataFrame, x: str, order: Sequence[str]) -> tuple[list[str], str]:
     """Tick labels for ``order`` and a note for the axis: when every setting with a module sits
-    after the same stages (with the same embedding), the kind's label alone ("RGA-S") and the
-    note "all after conv2-5_x"; otherwise the settings' labels and no note."""
+    after the same stages, the settings' labels without the position ("RGA-S", "RGA-SC,
+    symmetric embedding") and the note "all after conv2-5_x"; otherwise the full labels."""
     if "setting_key" not in data:
         return list(order), ""
     keys = dict(zip(data[x], data["setting_key"], strict=False))
-    placed = {(k[1], k[2]) for k in keys.values() if k[0] != BASELINE}
-    if len(placed) != 1:
+    where = common_position(keys.values())
+    if not where:
         return list(order), ""
-    positions, embedding = placed.pop()
-    if embedding != DEFAULT_EMBEDDING:
-        return list(order), ""
-    labels = [KIND_LABELS.get(keys[o][0], o) for o in order]
-    return labels, f"all after {position_label(positions)}"
+    return [setting_label(*keys[o], with_position=False) for o in order], f"all after {where}"
 
 
 def _x_axis(ax: Axes, labels: Sequence[str], note: str = "") -> None:

@@ -130,7 +130,8 @@ def ordering(runs: pd.DataFrame, paper: pd.DataFrame, experiment: str, metric: s
     """The paper's ranking of the settings beside ours, best first (:func:`ordering_table`)."""
     table = ordering_table(runs, paper, PAPER_TABLES[experiment].table, metric)
     what = "The settings both have" if not runs.empty else "The paper's settings"
-    return styled(table, f"{what}, best {metric} first", nowrap=True)
+    where = f", all after {table.attrs['position']}" if table.attrs.get("position") else ""
+    return styled(table, f"{what}{where}, best {metric} first", nowrap=True)
 
 
 def ordering_sentence(
