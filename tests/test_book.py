@@ -250,8 +250,9 @@ class TestBuiltBook:
         if relations:  # the figures of the saved relation rows and columns, one per image
             assert "Drawn from the arrays the study saved" in text
             assert len(main.select("div.cell_output img")) >= 3
-        else:  # says which run writes them, and how
-            assert "python -m rga.study.train cpu kind=rga-sc positions=1,2,3,4 seed=0" in text
+        else:  # says which run writes them, and how (in a highlighted block: read it unsplit)
+            commands = " ".join(pre.get_text() for pre in main.select("div.cell_output pre"))
+            assert "python -m rga.study.train cpu kind=rga-sc positions=1,2,3,4 seed=0" in commands
         assert "jupyter lab book/probe.ipynb" in text  # the interactive probe: how to get it
 
     def test_attention_page_gives_figure2_in_numbers(self, html):
