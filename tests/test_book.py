@@ -7,6 +7,7 @@ with several xdist workers (a file lock in the folder the workers share).
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,16 @@ CHAPTERS = [
     "performance",
     "reproduce",
 ]
+# One page per experiment under Results, each beside the paper's table it answers.
+EXPERIMENT_PAGES = {
+    "plugin_position": "supp-table2",
+    "attention_variants": "table1",
+    "attention_designs": "table2",
+    "embedding_functions": "table4",
+}
+PAGES = [*CHAPTERS[:6], *EXPERIMENT_PAGES, *CHAPTERS[6:]]
+# A number printed with pandas' default precision ("2.340000"), or a missing value.
+RAW = re.compile(r"^-?\d+\.\d{5,}$|^(nan|NaN|None|<NA>|NaT)$")
 
 
 def _has_results(experiment: str = "*") -> bool:
@@ -89,14 +100,14 @@ class TestBuiltBook:
     """Checks on the HTML of one build (the module-scoped fixture `html`)."""
 
     def test_every_chapter_is_built_in_order(self, html):
-        for page in CHAPTERS:
+        for page in PAGES:
             assert (html / f"{page}.html").is_file(), page
         assert (html / "index.html").is_file()
         nav = [
             a["href"]
             for a in _soup(html, "introduction").select("nav.bd-docs-nav a.reference.internal")
         ]
-        assert [h.removesuffix(".html") for h in nav] == CHAPTERS[1:]
+        assert [h.removesuffix(".html") for h in nav] == PAGES[1:]
 
     def test_no_page_shows_an_error(self, html):
         for path in html.glob("*.html"):
@@ -154,7 +165,7 @@ class TestBuiltBook:
         soup = _soup(html, "data")
         assert len(soup.find("main").find_all("img")) >= 2  # the sample grid and the augmentations
         text = _main_text(html, "data")
-        assert "12936" in text and "32621" in text  # Market-1501 and MSMT17 training images
+        assert "12,936" in text and "32,621" in text  # Market-1501 and MSMT17 training images
 
     def test_training_page_draws_the_schedule_and_lists_every_difference(self, html):
         soup = _soup(html, "training")
@@ -164,24 +175,62 @@ class TestBuiltBook:
         missing = [t for t in topics if t not in text]
         assert not missing, missing
 
-    def test_results_page_sets_the_paper_beside_ours(self, html):
-        soup = _soup(html, "results")
-        main = soup.find("main")
-        assert main.find_all("img"), "the gains plot is drawn even without our runs"
-        table = next(t for t in main.find_all("table") if "CUHK03 (L), paper" in t.get_text())
+    def test_each_experiment_page_sets_the_papers_table_beside_ours(self, html):
         paper = pd.read_csv(BOOK / "paper_numbers.csv", dtype=str, keep_default_na=False)
-        for value in paper.loc[paper["table"] == "supp-table2", "value"]:
-            assert value in table.get_text(" "), value
-        text = main.get_text(" ")
-        if _has_results("plugin_position"):
-            assert "ours: " in table.get_text(" ")
-        else:
-            assert "Missing: plug-in position runs" in text
-        if not _has_results("attention_variants"):
-            assert "Missing: attention variant runs" in text
+        for page, table_id in EXPERIMENT_PAGES.items():
+            main = _soup(html, page).find("main")
+            assert main.find_all("img"), f"{page}: the gains plot is drawn even without our runs"
+            tables = main.select("div.cell_output table")
+            table = next(t for t in tables if "CUHK03 (L), paper" in t.get_text())
+            for value in paper.loc[paper["table"] == table_id, "value"]:
+                assert value in table.get_text(" "), (page, value)
+            ordering = next(t for t in tables if "rank" in t.get_text())
+            assert "paper, Market-1501" in ordering.get_text()
+            text = main.get_text(" ")
+            assert "never a reproduction" in text, page
+            if _has_results(page):
+                assert "ours" in table.get_text(" ") and "Kendall" in text, page
+            else:  # a plain sentence, not a "Missing" box
+                assert "Our runs of this experiment are pending" in text, page
+                assert not main.select("div.rga-notice"), page
+        results = _main_text(html, "results")
+        assert "81.1 / 77.4" in results and "80.4 / 76.5" in results  # final vs supp. Table 2
+
+    def test_no_table_shows_a_raw_float_a_missing_value_or_an_escape(self, html):
+        for page in PAGES:
+            for table in _soup(html, page).select("main div.cell_output table"):
+                for cell in table.find_all(["td", "th"]):
+                    text = cell.get_text(" ", strip=True)
+                    assert not RAW.search(text), (page, text)
+                    assert "\\n" not in text, (page, text)  # a newline pandas escaped
+
+    def test_tables_and_figures_use_the_glossarys_labels(self, html):
+        from rga.study.report import labels
+
+        # the names results files and old pages used for settings and scores (the glossary
+        # quotes the supplementary's own "ResBlock conv2,3,4,5_x" once, as the paper's name)
+        stale = ("RGA-SC (no relation)", "RGA-SC conv2,3,4,5_x", "mass_on_person", "(att4)")
+        for page in PAGES:
+            for table in _soup(html, page).select("main div.cell_output table"):
+                text = table.get_text(" ")
+                for old in stale:
+                    assert old not in text, (page, old)
+                if page != "introduction":
+                    assert "conv2,3,4,5_x" not in text and "1,2,3,4" not in text, page
+        known = {labels.setting_label(k, p) for k in labels.KIND_LABELS for p in ("1,2,3,4",)}
+        known |= {labels.setting_label("rga-sc", p) for p in ("1", "2", "3", "4")}
+        known |= {labels.setting_label("rga-sc", "1,2,3,4", e) for e in ("none", "symmetric")}
+        for page in EXPERIMENT_PAGES:
+            table = next(
+                t
+                for t in _soup(html, page).select("main div.cell_output table")
+                if "CUHK03 (L), paper" in t.get_text()
+            )
+            rows = {th.get_text(strip=True) for th in table.select("tbody th.row_heading")}
+            assert rows and rows <= known, (page, rows - known)
 
     def test_results_dependent_pages_show_content_or_say_what_is_missing(self, html):
-        for page in ("introduction", "attention", "probe", "performance", "reproduce"):
+        for page in ("introduction", "attention", "probe", "performance", "reproduce", "results"):
             main = _soup(html, page).find("main")
             has_content = bool(main.select("div.cell_output table, div.cell_output img"))
             has_notice = bool(main.select("div.rga-notice"))
@@ -201,8 +250,9 @@ class TestBuiltBook:
         if relations:  # the figures of the saved relation rows and columns, one per image
             assert "Drawn from the arrays the study saved" in text
             assert len(main.select("div.cell_output img")) >= 3
-        else:  # says which run writes them, and how
-            assert "python -m rga.study.train cpu kind=rga-sc positions=1,2,3,4 seed=0" in text
+        else:  # says which run writes them, and how (in a highlighted block: read it unsplit)
+            commands = " ".join(pre.get_text() for pre in main.select("div.cell_output pre"))
+            assert "python -m rga.study.train cpu kind=rga-sc positions=1,2,3,4 seed=0" in commands
         assert "jupyter lab book/probe.ipynb" in text  # the interactive probe: how to get it
 
     def test_attention_page_gives_figure2_in_numbers(self, html):
@@ -270,4 +320,4 @@ def test_book_config_is_offline():
     toc = (BOOK / "_toc.yml").read_text(encoding="utf-8")
     assert [
         line.split("file:")[1].strip() for line in toc.splitlines() if "file:" in line
-    ] == CHAPTERS[1:]
+    ] == PAGES[1:]

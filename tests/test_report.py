@@ -18,7 +18,7 @@ from rga.study.report.architecture import (
     complexity_table,
     load_paper_table1,
 )
-from rga.study.report.plots import plot_metric_by, plot_table2_gains
+from rga.study.report.plots import plot_curves, plot_metric_by, plot_table2_gains
 from rga.study.report.views import probe_view, probe_widget
 from rga.study.results import make_record, write_result
 
@@ -60,46 +60,112 @@ def _write_run(
     [
         (None, (), "", "Baseline"),
         ("none", "", "", "Baseline"),
-        ("rga-sc", (3,), "3", "ResBlock conv4_x"),
-        ("rga-sc", [4, 1, 3, 2], "1,2,3,4", "ResBlock conv2,3,4,5_x"),
-        ("rga-sc", "(2, 3)", "2,3", "ResBlock conv3,4_x"),
+        ("rga-sc", (3,), "3", "RGA-SC conv4_x"),
+        ("rga-sc", [4, 1, 3, 2], "1,2,3,4", "RGA-SC conv2-5_x"),
+        ("rga-sc", "(2, 3)", "2,3", "RGA-SC conv3-4_x"),
     ],
 )
-def test_positions_name_the_table2_row(kind, positions, key, setting):
+def test_positions_name_the_setting(kind, positions, key, setting):
     assert report.positions_key(positions) == key
-    assert report.table2_setting(kind, positions) == setting
+    assert report.setting_label(kind, positions) == setting
 
 
-def test_paper_numbers_hold_table2_and_their_sources():
+def test_paper_numbers_hold_the_papers_tables_and_their_sources():
     paper = report.load_paper_numbers()
-    table2 = paper[paper["table"] == "supp-table2"]
-    assert len(table2) == 6 * 2 * 2  # settings x datasets x (R1, mAP)
     assert (paper["source"].str.len() > 10).all()
-    row = table2[
-        (table2["setting"] == "ResBlock conv4_x") & (table2["dataset"] == "cuhk03-labeled")
-    ]
+    sizes = {"supp-table2": 6, "table1": 10, "table2": 13, "table4": 4}
+    for table, settings in sizes.items():
+        rows = paper[paper["table"] == table]
+        assert len(rows) == settings * 2 * 2, table  # settings x datasets x (R1, mAP)
+        assert rows["source"].str.contains("Table").all()
+    row = paper[(paper["table"] == "supp-table2") & (paper["setting"] == "ResBlock conv4_x")]
+    row = row[row["dataset"] == "cuhk03-labeled"]
     assert dict(zip(row["metric"], row["value"], strict=True)) == {"R1": 78.6, "mAP": 74.7}
+    assert set(row["label"]) == {"RGA-SC conv4_x"}  # the glossary's name of the paper's row
     final = paper[(paper["table"] == "final") & (paper["dataset"] == "market1501")]
     assert sorted(final["value"]) == [88.4, 96.1]
+    # The main paper's RGA-SC is one row of Tables 1, 2 and 4 and the final target.
+    rga_sc = report.setting_key("rga-sc", "1,2,3,4")
+    for table in ("table1", "table2", "table4", "final"):
+        rows = paper[(paper["table"] == table) & (paper["dataset"] == "cuhk03-labeled")]
+        rows = rows[[k == rga_sc for k in rows["setting_key"]]]
+        assert dict(zip(rows["metric"], rows["value"], strict=True)) == {"R1": 81.1, "mAP": 77.4}
+    embeddings = paper[paper["table"] == "table4"]["label"].unique().tolist()
+    assert embeddings == [
+        "Baseline",
+        "RGA-SC conv2-5_x, w/o embedding",
+        "RGA-SC conv2-5_x, symmetric embedding",
+        "RGA-SC conv2-5_x",
+    ]
 
 
-def test_paper_vs_ours_puts_seed_spread_beside_the_paper(tmp_path):
+def test_paper_vs_ours_puts_seed_spread_and_interval_beside_the_paper(tmp_path):
     for seed, m_ap in ((0, 40.0), (1, 42.0)):
         _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=seed, m_ap=m_ap)
     _write_run(tmp_path, kind=None, seed=0, m_ap=30.0)
     runs = report.load_runs("plugin_position", root=tmp_path, profiles=None)
-    assert sorted(runs["setting"]) == ["Baseline", "ResBlock conv4_x", "ResBlock conv4_x"]
-    table = report.paper_vs_ours_table(runs, report.load_paper_numbers())
+    assert sorted(runs["setting"]) == ["Baseline", "RGA-SC conv4_x", "RGA-SC conv4_x"]
     group = runs["group"].iloc[0]
     assert group.startswith("ours: SynthReID (smoke preset)") and "2 epochs" in group
-    assert table.loc["ResBlock conv4_x", (group, "mAP")] == "41.0 ± 1.4"
-    assert table.loc["ResBlock conv4_x", (group, "seeds")] == "2"
-    assert table.loc["ResBlock conv4_x", ("CUHK03 (L), paper", "mAP")] == "74.7"
-    assert table.loc["ResBlock conv2_x", (group, "mAP")] == ""  # not run: left empty
+    table = report.paper_vs_ours_table(runs, report.load_paper_numbers())
+    # 40 and 42: mean 41, sd 1.41; t(0.975, 1) = 12.71 and sd / sqrt(2) = 1, so 41 ± 12.7
+    assert table.loc["RGA-SC conv4_x", ("ours", "mAP")] == "41.0 ± 1.4\n[28.3, 53.7]"
+    assert table.loc["RGA-SC conv4_x", ("ours", "seeds")] == "2"
+    assert table.loc["RGA-SC conv4_x", ("CUHK03 (L), paper", "mAP")] == "74.7"
+    assert table.loc["Baseline", ("ours", "mAP")] == "30.0"  # one seed: no interval
+    assert table.loc["RGA-SC conv2_x", ("ours", "mAP")] == "not run"
+    assert list(table.index) == [
+        "Baseline",
+        "RGA-SC conv2_x",
+        "RGA-SC conv3_x",
+        "RGA-SC conv4_x",
+        "RGA-SC conv5_x",
+        "RGA-SC conv2-5_x",
+    ]
     long = report.settings_long(runs, report.load_paper_numbers())
     ours = long[(long["source"] == group) & (long["metric"] == "mAP")]
-    assert sorted(ours.loc[ours["setting"] == "ResBlock conv4_x", "gain"]) == [10.0, 12.0]
+    assert sorted(ours.loc[ours["setting"] == "RGA-SC conv4_x", "gain"]) == [10.0, 12.0]
     assert isinstance(plot_table2_gains(long), Figure)
+
+
+def test_a_table_without_our_runs_shows_the_paper_alone(tmp_path):
+    paper = report.load_paper_numbers()
+    none = report.load_runs("embedding_functions", root=tmp_path)
+    table = report.paper_vs_ours_table(none, paper, table="table4")
+    assert [c[0] for c in table.columns] == ["CUHK03 (L), paper"] * 2 + ["Market-1501, paper"] * 2
+    assert table.loc["RGA-SC conv2-5_x, symmetric embedding", ("Market-1501, paper", "R1")] == (
+        "95.6"
+    )
+    ordering = report.ordering_table(none, paper, "table4")
+    # every setting with a module is after conv2-5_x: said once, not in every cell
+    assert ordering.attrs["position"] == "conv2-5_x"
+    assert ordering.loc[1, "paper, CUHK03 (L)"] == "RGA-SC (77.4)"
+    assert ordering.loc[2, "paper, Market-1501"] == "RGA-SC, symmetric embedding (87.4)"
+    assert ordering.loc[4, "paper, Market-1501"] == "Baseline (83.7)"
+    assert report.ordering_agreement(none, paper, "table4").empty
+    with pytest.raises(KeyError, match="table9"):
+        report.paper_vs_ours_table(none, paper, table="table9")
+
+
+def test_ordering_against_ordering_counts_pairs(tmp_path):
+    # ours: baseline 30 > RGA-SC 20 > RGA-S 10; the paper's Table 1 (CUHK03 (L) mAP): RGA-SC
+    # 77.4 > RGA-S 74.7 > baseline 69.0. Of the 3 pairs, RGA-SC/RGA-S is in the paper's order,
+    # the two pairs with the baseline are reversed: tau = (1 - 2) / 3.
+    for kind, m_ap in ((None, 30.0), ("rga-sc", 20.0), ("rga-s", 10.0)):
+        _write_run(tmp_path, "attention_variants", kind=kind, m_ap=m_ap)
+    runs = report.load_runs("attention_variants", root=tmp_path, profiles=None)
+    paper = report.load_paper_numbers()
+    ordering = report.ordering_table(runs, paper, "table1")
+    assert ordering["ours"].tolist() == ["Baseline (30.0)", "RGA-SC (20.0)", "RGA-S (10.0)"]
+    assert ordering["paper, CUHK03 (L)"].tolist()[0] == "RGA-SC (77.4)"
+    agreement = report.ordering_agreement(runs, paper, "table1").set_index("against")
+    row = agreement.loc["paper, CUHK03 (L)"]
+    assert (row["pairs"], row["same order"], row["opposite order"], row["tied"]) == (3, 1, 2, 0)
+    assert row["Kendall's tau"] == "-0.33"
+    table = report.paper_vs_ours_table(runs, paper, table="table1")
+    assert table.loc["RGA-S w/o Rel. conv2-5_x", ("ours", "mAP")] == "not run"
+    designs = report.paper_vs_ours_table(runs, paper, table="table2")
+    assert designs.loc["FC-S conv2-5_x", ("ours", "R1")] == "not built"
 
 
 def test_runs_overview_variants_and_precision(tmp_path):
@@ -109,19 +175,54 @@ def test_runs_overview_variants_and_precision(tmp_path):
         _write_run(tmp_path, "attention_variants", kind="rga-c", seed=seed)
     runs = report.load_runs(root=tmp_path, profiles=None)
     overview = report.runs_overview(runs)
-    assert overview[["experiment", "runs", "seeds"]].values.tolist() == [
-        ["attention_variants", 4, "0, 1"]
+    assert overview[["experiment", "runs", "seeds", "settings"]].values.tolist() == [
+        ["attention_variants", "4", "0, 1", "2"]
     ]
+    assert overview.loc[0, "wall time (h:mm)"] == "0:00"  # 4 runs of 3 s
     variants = report.variants_table(runs)
-    assert list(variants["model"]) == ["RGA-SC", "RGA-C"]
-    assert (
-        variants.loc[0, "auroc (att4)"] == "0.700 ± 0.000" and variants.loc[1, "auroc (att4)"] == ""
-    )
+    assert list(variants["setting"]) == ["RGA-C conv2-5_x", "RGA-SC conv2-5_x"]
+    auroc = "AUROC, after conv5_x"
+    assert variants.loc[1, auroc] == "0.700 ± 0.000" and variants.loc[0, auroc] == "–"
+    assert variants.loc[1, "mAP (%)"] == "40.0 ± 0.0"
     precision = report.attention_precision_table(runs)
     assert len(precision) == 2 * 4 and set(precision["stage"]) == {1, 2, 3, 4}
-    assert report.precision_summary(precision).shape[0] == 1
+    summary = report.precision_summary(precision)
+    assert summary.shape[0] == 1 and summary.iloc[0]["after conv2_x"].startswith("0.700 ± 0.000")
     assert len(report.curves_long(runs)) == 4 * 2
-    assert isinstance(plot_metric_by(runs, x="model"), Figure)
+    assert isinstance(plot_metric_by(runs, x="setting"), Figure)
+
+
+def test_a_run_two_experiments_share_counts_once(tmp_path):
+    """The same run id in two experiments' folders (a model two notebooks share) is one run
+    wherever runs are pooled: precision, overview totals, curves, claims."""
+    scores = {"4": {"mass_on_person": 0.3, "auroc": 0.6, "chance": 0.3}}
+    other = {"4": {"mass_on_person": 0.2, "auroc": 0.4, "chance": 0.3}}
+    for experiment in ("plugin_position", "attention_variants"):  # shared: seeds 0 and 1
+        _write_run(tmp_path, experiment, kind="rga-sc", seed=0, precision=scores)
+        _write_run(tmp_path, experiment, kind="rga-sc", seed=1, precision=other)
+    _write_run(tmp_path, "plugin_position", kind="rga-sc", positions=(4,), seed=0, precision=other)
+    runs = report.load_runs(root=tmp_path, profiles=None)
+    assert len(runs) == 5 and runs["run_id"].nunique() == 3
+    shared = runs[runs["experiment"] == "attention_variants"]["shared_with"].tolist()
+    assert shared == [["plugin_position"], ["plugin_position"]]
+    precision = report.attention_precision_table(runs)
+    assert len(precision) == 3  # one row per (run id, stage)
+    summary = report.precision_summary(precision).droplevel("runs of")
+    # AUROC of RGA-SC conv2-5_x over seeds 0 and 1: 0.6 and 0.4, sd 0.141 (not that of
+    # 0.6, 0.6, 0.4, 0.4, which is 0.115); RGA-SC conv5_x is a row of its own.
+    assert summary.loc["RGA-SC conv2-5_x", "after conv5_x"].startswith("0.500 ± 0.141\n")
+    assert summary.loc["RGA-SC conv2-5_x", "seeds"] == "2"
+    assert summary.loc["RGA-SC conv5_x", "after conv5_x"] == "0.400"
+    assert summary.loc["RGA-SC conv5_x", "after conv2_x"] == "–"
+    overview = report.runs_overview(runs).set_index("experiment")
+    assert overview.loc["attention_variants", "shared"] == "2 also in plugin_position"
+    assert overview.loc["all experiments, each run once", "runs"] == "3"
+    hardware = report.hardware_and_time(runs).set_index("experiment")
+    assert hardware.loc["all experiments, each run once", "runs"] == "3"
+    assert report.curves_long(runs)["run_id"].nunique() == 3
+    assert len(report.curves_long(runs)) == 3 * 2
+    variants = report.variants_table(runs).set_index("setting")
+    assert variants.loc["RGA-SC conv2-5_x", "seeds"] == "2"
 
 
 def test_missing_inputs_give_an_empty_frame_and_a_notice(tmp_path):
@@ -211,10 +312,12 @@ def test_runs_that_differ_from_their_profile_are_never_pooled(tmp_path):
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=2, threads=2)  # no effect on numbers
     runs = report.load_runs("plugin_position", root=tmp_path, profiles=None).sort_values("seed")
     plain, changed, threads = runs["group"]
-    assert changed == plain.replace("smoke profile", "smoke profile with base_lr=0.001")
+    assert changed == plain.replace("smoke profile", "smoke profile with base_lr=1e-3")
     assert threads == plain
     table = report.paper_vs_ours_table(runs, report.load_paper_numbers())
-    assert table.loc["ResBlock conv4_x", (plain, "seeds")] == "2"
+    names = {"ours (A)", "ours (B)"}  # two groups of runs: two column groups, never pooled
+    assert {c[0] for c in table.columns if c[0].startswith("ours")} == names
+    assert sorted(table.loc["RGA-SC conv4_x", [(n, "seeds") for n in names]]) == ["1", "2"]
     # An epoch count that rescales the official schedule is shown as epochs, not as overrides.
     cpu_row = {**PROFILES["cpu"].to_dict(), **make_config("cpu", epochs=35).to_dict()}
     assert report.profile_overrides(cpu_row) == {}
@@ -254,3 +357,59 @@ def test_attention_arrays_written_once_per_content_by_a_temporary_of_this_proces
     report.save_attention_arrays(path, images, {4: np.zeros((2, 2, 1))}, meta={"run_id": "a"})
     assert replaced == [f".a.npz.{os.getpid()}.tmp"] and not (tmp_path / replaced[0]).exists()
     assert report.load_attention_arrays(path).spatial[4].max() == 0
+
+
+def _line_colours(fig: Figure) -> dict[str, str]:
+    """{legend label: colour} of the first panel's lines."""
+    from matplotlib.colors import to_hex
+
+    return {line.get_label(): to_hex(line.get_color()) for line in fig.axes[0].get_lines()}
+
+
+def test_training_curves_draw_a_metric_where_a_run_recorded_one(tmp_path):
+    _write_run(tmp_path, kind="rga-sc", positions=(3,))
+    _write_run(tmp_path, kind=None)
+    curves = report.curves_long(report.load_runs("plugin_position", root=tmp_path, profiles=None))
+    plain = plot_curves(curves)
+    titles = [ax.get_title() for ax in plain.axes if ax.axison]
+    assert titles == ["total loss", "cross-entropy", "triplet loss"]  # no mAP: no panel
+    # the same curves with mAP recorded at the last epoch only
+    last = curves["epoch"] == 1
+    curves.loc[last & (curves["setting"] == "RGA-SC conv4_x"), "mAP"] = 41.0
+    curves.loc[last & (curves["setting"] == "Baseline"), "mAP"] = 30.0
+    with_map = plot_curves(curves)
+    panel = next(ax for ax in with_map.axes if ax.get_title() == "mAP (%)")
+    points = {line.get_label(): line.get_xydata().tolist() for line in panel.get_lines()}
+    assert points == {"Baseline": [[2.0, 30.0]], "RGA-SC conv4_x": [[2.0, 41.0]]}
+    # one colour per setting, the same in every figure
+    colours = _line_colours(with_map)
+    assert colours["RGA-SC conv4_x"] == report.setting_colour("rga-sc", (3,))
+    assert colours["Baseline"] == report.setting_colour(None, ())
+    alone = plot_curves(curves[curves["setting"] == "RGA-SC conv4_x"])
+    assert _line_colours(alone)["RGA-SC conv4_x"] == colours["RGA-SC conv4_x"]
+
+
+def test_loss_panels_leave_out_the_first_epochs_spike():
+    rows = [
+        {"epoch": e, "loss": v, "triplet": v, "setting": "Baseline", "seed": 0,
+         "setting_key": report.setting_key(None, ())}
+        for e, v in enumerate([10.0] + [0.5 - 0.001 * e for e in range(1, 40)])
+    ]  # fmt: skip
+    fig = plot_curves(pd.DataFrame(rows), ys=("triplet",))
+    low, high = fig.axes[0].get_ylim()
+    assert high < 1.0 and low > 0.4  # the differences near 0.46-0.5 are visible
+
+
+def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
+    from rga.study.report import sections
+
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)  # smoke: not the study's
+    runs = report.load_runs("plugin_position", root=tmp_path)
+    pending = sections.status(runs, "plugin_position", root=tmp_path).data
+    assert pending.startswith("**Our runs of this experiment are pending.**")
+    assert "study's profiles (cpu, pretrained)" in pending and "1 of the smoke profile" in pending
+    _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, profile="cpu")
+    runs = report.load_runs("plugin_position", root=tmp_path)
+    shown = sections.status(runs, "plugin_position", root=tmp_path).data
+    assert "1 results files" in shown and "seeds 1, of the study's profiles" in shown
+    assert "left out: 1 of the smoke profile" in shown

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from rga.study.report.claims import CLAIMS, check_claims, claim_margins, setting_summary
+from rga.study.report.labels import setting_key
 
 GROUP = "ours: test"
 
@@ -79,36 +80,59 @@ def test_precision_claims_read_the_fourth_module():
     assert row["verdict"] == "holds in every seed" and row["margin"] == "0.100"
 
 
-def test_paper_margins_come_from_table2():
-    paper = pd.DataFrame(
-        [
+def test_paper_margins_come_from_the_papers_tables():
+    def rows(table, values):
+        return [
             {
-                "table": "supp-table2",
+                "table": table,
                 "dataset_label": "D",
                 "metric": "mAP",
-                "setting": s,
+                "setting_key": setting_key(kind, positions),
                 "value": v,
             }
-            for s, v in {
-                "Baseline": 70.0,
-                "ResBlock conv2_x": 71.0,
-                "ResBlock conv3_x": 73.0,
-                "ResBlock conv4_x": 72.0,
-                "ResBlock conv5_x": 72.0,
-                "ResBlock conv2,3,4,5_x": 75.0,
-            }.items()
+            for (kind, positions), v in values.items()
         ]
+
+    paper = pd.DataFrame(
+        rows(
+            "supp-table2",
+            {
+                ("none", ""): 70.0,
+                ("rga-sc", "1"): 71.0,
+                ("rga-sc", "2"): 73.0,
+                ("rga-sc", "3"): 72.0,
+                ("rga-sc", "4"): 72.0,
+                ("rga-sc", "1,2,3,4"): 75.0,
+            },
+        )
+        + rows("table2", {("rga-sc", "1,2,3,4"): 77.4, ("cbam", "1,2,3,4"): 73.0})
     )
     table = check_claims({}, paper).set_index(["claim", "metric"])
     assert table.loc[(claim("RGA-SC after any single").text, "mAP"), "paper, D"] == "+1.0 (holds)"
     assert table.loc[(claim("conv3_x and conv4_x").text, "mAP"), "paper, D"] == "+0.0 (tie)"
-    assert table.loc[(claim("RGA-SC beats CBAM").text, "mAP"), "paper, D"] == ""
+    assert table.loc[(claim("RGA-SC beats CBAM").text, "mAP"), "paper, D"] == "+4.4 (holds)"
     assert table.loc[(claim("RGA-SC beats CBAM").text, "mAP"), "verdict"] == "not run"
+    assert table.loc[(claim("The relations help").text, "mAP"), "paper, D"] == "–"  # no numbers
+
+
+def test_margins_come_with_their_t_interval_and_runs_count_once():
+    both = claim("Both attentions together")
+    r = runs({("rga-sc", "1,2,3,4"): [3.0, 4.0, 5.0], ("rga-s", "1,2,3,4"): [1.0, 1.0, 1.0],
+              ("rga-c", "1,2,3,4"): [2.0, 2.0, 2.0]})  # fmt: skip
+    r["run_id"] = [f"r{i}" for i in range(len(r))]
+    doubled = pd.concat([r, r], ignore_index=True)  # the same runs in two folders
+    for frame in (r, doubled):
+        row = check_claims({"attention_variants": frame}).set_index(["claim", "metric"])
+        row = row.loc[(both.text, "mAP")]
+        # margins 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.303, so 2 ± 2.48
+        assert (row["margin"], row["95 % CI"], row["seeds"]) == ("2.0 ± 1.0", "[-0.5, 4.5]", 3)
+        assert row["verdict"] == "holds in every seed"
 
 
 def test_results_page_prose_matches_the_committed_verdicts():
-    """book/results.md states these verdicts in words; if new results change one, update the
-    prose there (section "What holds on SynthReID") and this list together."""
+    """book/results.md (section "What holds on SynthReID"), book/plugin_position.md,
+    book/attention_variants.md and book/attention.md state these verdicts in words; if new
+    results change one, update the prose there and this list together."""
     import rga.study.report as report
 
     runs = {e: report.load_runs(e) for e in ("plugin_position", "attention_variants")}
@@ -133,8 +157,8 @@ def test_results_page_prose_matches_the_committed_verdicts():
 
 
 def test_results_page_side_remarks_match_the_committed_runs():
-    """Two remarks of book/results.md and book/attention.md that are not claims of the paper:
-    CBAM is not below the baseline in any seed; RGA-SC w/o relations' fourth map has AUROC < 0.5
+    """Remarks of book/results.md, book/attention_variants.md and book/attention.md that are not
+    claims of the paper: CBAM-CS is not below the baseline in any seed; RGA-SC w/o relations' fourth map has AUROC < 0.5
     in every seed. Update the prose with this test if new results change them."""
     import rga.study.report as report
 
@@ -142,7 +166,7 @@ def test_results_page_side_remarks_match_the_committed_runs():
     if variants.empty:
         return
     by_seed = variants.pivot_table(index="seed", columns="model", values="mAP")
-    assert (by_seed["CBAM"] >= by_seed["Baseline"]).all()
+    assert (by_seed["CBAM-CS"] >= by_seed["Baseline"]).all()
     precision = report.attention_precision_table(variants)
     norel = precision[(precision["model"] == "RGA-SC w/o Rel.") & (precision["stage"] == 4)]
     assert len(norel) >= 1 and (norel["auroc"] < 0.5).all()
@@ -169,6 +193,7 @@ def test_setting_summary_puts_one_setting_in_a_row():
         "setting": "uniform",
         "R1": "11.0 ± 1.4",
         "mAP": "6.0 ± 1.4",
+        "mAP, 95 % CI": "[-6.7, 18.7]",  # 6 ± 12.706 · 1.414 / sqrt(2)
         "mAP by seed": "7.0, 5.0",
         "final cross-entropy": "4.10 ± 0.14",
         "seeds": "0, 1",

@@ -18,6 +18,8 @@ from rga.study.report.views import ranked_lists_figure
 from rga.study.results import make_record, write_result
 from rga.synth import PARTS, ensure_synthreid
 
+FINGERPRINT = "0123abcd"
+
 
 def part_scores(stage: int, seed: int) -> dict:
     """Made-up scores: the background's gate falls with depth, the legs' rises."""
@@ -38,8 +40,9 @@ def write_run(root, experiment, seed, parts=True):
         {"attention_parts": {str(s): part_scores(s, seed) for s in (1, 2, 3, 4)}} if parts else {}
     )
     record = make_record(
-        config, run_id=run_id(config), label=model_label(config), metrics=metrics, curve=[],
-        train_time_s=1.0, eval_time_s=1.0, dataset_statistics={}, hardware={}, **extra,
+        config, run_id=run_id(config, FINGERPRINT), label=model_label(config), metrics=metrics, curve=[],
+        train_time_s=1.0, eval_time_s=1.0, dataset_statistics={}, hardware={},
+        data={"fingerprint": FINGERPRINT}, **extra,
     )  # fmt: skip
     write_result(record, root)
 
@@ -49,7 +52,7 @@ def test_part_table_pools_seeds_once_per_run(tmp_path):
         write_run(tmp_path, "attention_variants", seed)
         write_run(tmp_path, "plugin_position", seed)  # the same runs, shared by two notebooks
     write_run(tmp_path, "attention_variants", 2, parts=False)  # recorded before part scores
-    runs = report.load_runs(root=tmp_path)
+    runs = report.load_runs(root=tmp_path, profiles=None)  # smoke runs: not the study's
     parts = attention_parts_table(runs, label="RGA-SC conv2-5_x")
     assert len(parts) == 2 * 4 and sorted(parts["seed"].unique()) == [0, 1]
     table = parts_summary(parts)
@@ -64,7 +67,7 @@ def test_part_table_pools_seeds_once_per_run(tmp_path):
     assert "highest mean gate is on the background (0.500)" in sentences[0]
     assert "lowest on the legs (0.400); 6 of the six body parts (head," in sentences[0]
     assert "every body part gets more than the background" in sentences[3]
-    assert attention_parts_table(runs, label="CBAM conv2-5_x").empty
+    assert attention_parts_table(runs, label="CBAM-CS conv2-5_x").empty
     assert parts_summary(attention_parts_table(runs.iloc[:0])).empty
 
 

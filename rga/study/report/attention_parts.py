@@ -15,16 +15,17 @@ BODY_PARTS = [p for p in PARTS if p != "background"]
 
 
 def attention_parts_table(runs: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
-    """Long table of the runs' part scores: run_id, group, model, label, seed, stage and the
+    """Long table of the runs' part scores: run_id, group, model, setting, seed, stage and the
     scores (``PART_SCORE_COLUMNS``); one row per (run, stage). Runs without ``attention_parts``
     in their results file are skipped, and a run listed twice (two experiments share it) counts
-    once. ``label``: keep only runs of that model label (e.g. "RGA-SC conv2-5_x")."""
-    columns = ["run_id", "group", "model", "label", "seed", "stage", *PART_SCORE_COLUMNS]
+    once. ``label``: keep only runs of that setting, by its glossary label
+    (:func:`rga.study.report.labels.setting_label`, e.g. "RGA-SC conv2-5_x")."""
+    columns = ["run_id", "group", "model", "setting", "seed", "stage", *PART_SCORE_COLUMNS]
     if runs.empty or "attention_parts" not in runs:
         return pd.DataFrame(columns=columns)
     rows, seen = [], set()
     for _, run in runs.iterrows():
-        if run["run_id"] in seen or (label is not None and run.get("label") != label):
+        if run["run_id"] in seen or (label is not None and run.get("setting") != label):
             continue
         scores = run["attention_parts"]
         if not isinstance(scores, dict):
@@ -33,7 +34,7 @@ def attention_parts_table(runs: pd.DataFrame, label: str | None = None) -> pd.Da
         for stage, values in sorted(scores.items(), key=lambda kv: int(kv[0])):
             rows.append(
                 {
-                    **{k: run.get(k) for k in ("run_id", "group", "model", "label", "seed")},
+                    **{k: run.get(k) for k in ("run_id", "group", "model", "setting", "seed")},
                     "stage": int(stage),
                     **{k: values.get(k) for k in PART_SCORE_COLUMNS},
                 }
@@ -42,13 +43,13 @@ def attention_parts_table(runs: pd.DataFrame, label: str | None = None) -> pd.Da
 
 
 def parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
-    """:func:`attention_parts_table` as the page's table: one row per (runs of, model, stage),
+    """:func:`attention_parts_table` as the page's table: one row per (runs of, setting, stage),
     columns "parts explain", "person vs background explains" and the mean gate on each region,
     mean ± sd over seeds (shares in percent). Empty in, empty out."""
     if parts.empty:
         return pd.DataFrame()
     rows = {}
-    for (group, label, stage), g in parts.groupby(["group", "label", "stage"], sort=False):
+    for (group, setting, stage), g in parts.groupby(["group", "setting", "stage"], sort=False):
         row = {
             "parts explain": format_mean_sd(100 * g["explained"].astype(float), digits=0) + " %",
             "person vs background explains": (
@@ -58,9 +59,9 @@ def parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
         for part in PARTS:
             row[f"mean gate: {part}"] = format_mean_sd(g[f"mean_{part}"].astype(float), digits=3)
         row["seeds"] = g["seed"].nunique()
-        rows[(group, label, f"RGA-SC{stage} (after conv{stage + 1}_x)")] = row
+        rows[(group, setting, f"RGA-SC{stage} (after conv{stage + 1}_x)")] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "model", "module"])
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "setting", "module"])
     return out
 
 

@@ -1,4 +1,9 @@
-"""The attention precision of our runs (supplementary Figure 1's claim) and the variants table."""
+"""The attention precision of our runs (supplementary Figure 1's claim) and the variants table.
+
+Scores pooled over experiments count each run id once (two experiments that share a model hold
+the same run), and settings are never pooled across positions: RGA-SC after conv5_x alone and
+RGA-SC after all four stages are two rows.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,35 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from rga.study.report.labels import KIND_LABELS, positions_key
-from rga.study.report.runs import format_mean_sd, headline
+from rga.study.report.formats import MISSING, mean_sd, mean_sd_ci
+from rga.study.report.labels import STAGE_LABELS, metric_label, setting_sort_key
+from rga.study.report.runs import headline, unique_runs
 
 PRECISION_COLUMNS = [
     "run_id",
     "group",
+    "setting_key",
+    "setting",
     "model",
-    "label",
     "seed",
     "stage",
     "mass_on_person",
     "auroc",
     "chance",
 ]
+SCORES = ("auroc", "mass_on_person")
 
 
 def attention_precision_table(
     runs: pd.DataFrame, stages: Sequence[int] | None = None
 ) -> pd.DataFrame:
-    """Long table of the runs' attention precision: run_id, group, model, label, seed, stage,
-    mass_on_person, auroc, chance. Runs without ``attention_precision`` are skipped."""
+    """Long table of the runs' attention precision, one row per (run id, stage): run_id, group,
+    setting_key, setting, model, seed, stage, mass_on_person, auroc, chance. Runs without
+    ``attention_precision`` are skipped; a run id held by several experiments counts once."""
     rows = []
     if runs.empty or "attention_precision" not in runs:
         return pd.DataFrame(columns=PRECISION_COLUMNS)
-    for _, run in runs.iterrows():
+    for _, run in unique_runs(runs).iterrows():
         scores = run["attention_precision"]
         if not isinstance(scores, dict):
             continue
@@ -40,11 +49,7 @@ def attention_precision_table(
                 continue
             rows.append(
                 {
-                    "run_id": run.get("run_id"),
-                    "group": run.get("group"),
-                    "model": run.get("model"),
-                    "label": run.get("label"),
-                    "seed": run.get("seed"),
+                    **{k: run.get(k) for k in PRECISION_COLUMNS[:6]},
                     "stage": stage,
                     **{k: values.get(k) for k in ("mass_on_person", "auroc", "chance")},
                 }
@@ -52,53 +57,61 @@ def attention_precision_table(
     return pd.DataFrame(rows, columns=PRECISION_COLUMNS)
 
 
-def precision_summary(precision: pd.DataFrame) -> pd.DataFrame:
-    """:func:`attention_precision_table` summarised: one row per (group, model label, e.g.
-    "RGA-SC conv3_x": runs at other positions are not pooled), columns
-    ("mass on person" | "AUROC", "att<stage>") as mean ± sd over seeds, and "chance" (the mean
-    mask area, what a uniform map's mass on person would be). Empty in, empty out."""
+def _ordered(precision: pd.DataFrame) -> list:
+    return sorted(
+        precision.groupby(["group", "setting_key"], sort=False).groups,
+        key=lambda gk: (gk[0], setting_sort_key(gk[1])),
+    )
+
+
+def precision_summary(precision: pd.DataFrame, score: str = "auroc") -> pd.DataFrame:
+    """One score of :func:`attention_precision_table` summarised: one row per (group, setting),
+    a column per module position ("after conv2_x", ...) with mean ± sd over seeds and the 95 %
+    t-interval, "–" where the setting has no module; then the seeds. (The chance level of the
+    mass on person is the mean mask area, ``precision["chance"].mean()``.) Empty in, empty
+    out."""
     if precision.empty:
         return pd.DataFrame()
+    digits = 3
     rows = {}
-    for (group, model), g in precision.groupby(["group", "label"], sort=False):
+    by_setting = precision.groupby(["group", "setting_key"], sort=False)
+    for group, setting in _ordered(precision):
+        g = by_setting.get_group((group, setting)).drop_duplicates(["run_id", "stage"])
         row = {}
-        for key, title in (("mass_on_person", "mass on person"), ("auroc", "AUROC")):
-            for stage, s in g.groupby("stage"):
-                row[(title, f"att{stage}")] = format_mean_sd(s[key], digits=3)
-        row[("chance", "")] = f"{g['chance'].astype(float).mean():.3f}"
-        row[("seeds", "")] = g["seed"].nunique()
-        rows[(group, model)] = row
+        for stage, name in STAGE_LABELS.items():
+            values = g.loc[g["stage"] == stage, score]
+            row[f"after {name}"] = mean_sd_ci(values, digits) if len(values) else MISSING
+        row["seeds"] = str(g["seed"].nunique())
+        rows[(group, g["setting"].iloc[0])] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "model"])
-    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "setting"])
     return out
 
 
 def variants_table(
     runs: pd.DataFrame, metrics=("R1", "mAP", "mINP"), stage: int = 4
 ) -> pd.DataFrame:
-    """Attention variants: one row per (group, model, positions) with mean ± sd over seeds of
-    the headline metrics and of the attention precision at ``stage`` (when recorded)."""
+    """Our numbers by setting: one row per (group, setting) with mean ± sd over seeds of the
+    headline metrics and of the attention precision at ``stage`` (when recorded, else "–"),
+    every cell as text; columns named by the glossary ("AUROC, after conv5_x")."""
     if runs.empty:
         return pd.DataFrame()
     rows = []
-    order = list(KIND_LABELS.values())
-    for (group, model, pos), g in runs.groupby(
-        ["group", "model", runs["positions"].map(positions_key)], sort=False
-    ):
-        row = {"runs of": group, "model": model, "positions": pos or "-"}
+    where = f"after {STAGE_LABELS[stage]}"
+    for (group, setting), g in runs.groupby(["group", "setting_key"], sort=False):
+        g = g.drop_duplicates("run_id")
+        row = {
+            "runs of": group,
+            "setting": g["setting"].iloc[0],
+            "_order": setting_sort_key(setting),
+        }
         for m in metrics:
-            row[m] = format_mean_sd(headline(g, m))
+            row[metric_label(m, unit=True)] = mean_sd(headline(g, m))
         precision = attention_precision_table(g, stages=(stage,))
-        for key in ("mass_on_person", "auroc"):
+        for key in SCORES:
             values = precision[key] if key in precision else []
-            row[f"{key} (att{stage})"] = format_mean_sd(values, digits=3)
-        row["seeds"] = g["seed"].nunique()
+            row[f"{metric_label(key)}, {where}"] = mean_sd(values, digits=3)
+        row["seeds"] = str(g["seed"].nunique())
         rows.append(row)
     out = pd.DataFrame(rows)
-    out["_order"] = [order.index(m) if m in order else len(order) for m in out["model"]]
-    return (
-        out.sort_values(["runs of", "_order", "positions"])
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    return out.sort_values(["runs of", "_order"]).drop(columns="_order").reset_index(drop=True)

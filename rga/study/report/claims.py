@@ -5,9 +5,12 @@ one metric. For each seed it is judged on that seed's runs by the margin
 
     margin = min(better side) - max(worse side)
 
-and over seeds the verdict is "holds in every seed", "reversed in every seed" or "mixed". The
-paper's Table 2 numbers (one run per dataset) get the same margin where the claim is about
-Table 2 settings. Nothing is decided by hand: change the results files and the verdicts follow.
+in percentage points for R1 and mAP (raw differences for attention scores). Over seeds the
+verdict is "holds in every seed" (every margin positive), "reversed in every seed" (every margin
+negative: the side the paper calls worse wins) or "mixed"; the margin's mean ± sd and its 95 %
+t-interval over seeds go with it. The paper's table that has every side of a claim (one run per
+dataset) gets the same margin. Nothing is decided by hand: change the results files and the
+verdicts follow.
 """
 
 from __future__ import annotations
@@ -18,19 +21,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rga.study.report.labels import BASELINE, TABLE2_SETTINGS, normalise_kind, positions_key
-from rga.study.report.runs import format_mean_sd, run_dataset_statistics
+from rga.study.report.formats import MISSING, interval_text, mean_sd, t_interval
+from rga.study.report.labels import ALL_FOUR, BASELINE, DEFAULT_EMBEDDING, Setting, run_settings
+from rga.study.report.runs import format_mean_sd, run_dataset_statistics, unique_runs
 
 __all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "setting_summary", "training_fit"]
 
-Side = tuple[str, str]  # (kind, positions key), e.g. ("rga-sc", "1,2,3,4")
 
-SINGLES: tuple[Side, ...] = tuple(("rga-sc", p) for p in ("1", "2", "3", "4"))
-ALL_FOUR: Side = ("rga-sc", "1,2,3,4")
-BASE: Side = (BASELINE, "")
+def S(kind: str, positions: str = ALL_FOUR, embedding: str = DEFAULT_EMBEDDING) -> Setting:
+    """A claim's side: a setting key (kind, positions, embedding)."""
+    return (kind, positions, embedding)
+
+
+SINGLES: tuple[Setting, ...] = tuple(S("rga-sc", p) for p in ("1", "2", "3", "4"))
+RGA_SC: Setting = S("rga-sc")
+BASE: Setting = (BASELINE, "", DEFAULT_EMBEDDING)
 TABLE2_SOURCE = "supplementary Table 2"
 FIGURE1_SOURCE = "supplementary Fig. 1 and its text"
-ABLATION_SOURCE = "main paper's ablation (its tables were not retrieved)"
 PRECISION_METRICS = {"AUROC": "auroc", "mass on person": "mass_on_person"}
 
 
@@ -39,92 +46,63 @@ class Claim:
     """``better`` (each of them) beats ``worse`` (each of them) in ``metric``.
 
     metric: a results column ("mAP", "R1") or an attention-precision score ("AUROC",
-    "mass on person") of the module after ``stage``.
+    "mass on person") of the module after ``stage``. ``paper_table``: the table of
+    ``book/paper_numbers.csv`` that has every side, whose numbers get the same test; None when
+    the paper shows no numbers for it.
     """
 
     text: str
     experiment: str
-    better: tuple[Side, ...]
-    worse: tuple[Side, ...]
+    better: tuple[Setting, ...]
+    worse: tuple[Setting, ...]
     metrics: tuple[str, ...]
     source: str
+    paper_table: str | None = None
     stage: int = 4
 
 
+ACCURACY = ("mAP", "R1")
 CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        "RGA-SC after any single stage beats the baseline",
-        "plugin_position",
-        SINGLES,
-        (BASE,),
-        ("mAP", "R1"),
-        TABLE2_SOURCE,
-    ),
-    Claim(
-        "RGA-SC after all four stages beats the baseline",
-        "plugin_position",
-        (ALL_FOUR,),
-        (BASE,),
-        ("mAP", "R1"),
-        TABLE2_SOURCE,
-    ),
-    Claim(
-        "RGA-SC after all four stages beats RGA-SC after any single stage",
-        "plugin_position",
-        (ALL_FOUR,),
-        SINGLES,
-        ("mAP", "R1"),
-        TABLE2_SOURCE,
-    ),
-    Claim(
-        "conv3_x and conv4_x are better places than conv2_x and conv5_x",
-        "plugin_position",
-        (("rga-sc", "2"), ("rga-sc", "3")),
-        (("rga-sc", "1"), ("rga-sc", "4")),
-        ("mAP", "R1"),
-        TABLE2_SOURCE,
-    ),
-    Claim(
-        "The relations help: RGA-SC beats RGA-SC w/o relations",
-        "attention_variants",
-        (ALL_FOUR,),
-        (("rga-sc-norel", "1,2,3,4"),),
-        ("mAP", "R1"),
-        ABLATION_SOURCE,
-    ),
-    Claim(
-        "Both attentions together beat either alone: RGA-SC beats RGA-S and RGA-C",
-        "attention_variants",
-        (ALL_FOUR,),
-        (("rga-s", "1,2,3,4"), ("rga-c", "1,2,3,4")),
-        ("mAP", "R1"),
-        ABLATION_SOURCE,
-    ),
-    Claim(
-        "RGA-SC beats CBAM",
-        "attention_variants",
-        (ALL_FOUR,),
-        (("cbam", "1,2,3,4"),),
-        ("mAP", "R1"),
-        ABLATION_SOURCE,
-    ),
-    Claim(
-        "RGA-SC's fourth spatial attention is more on the person than CBAM's",
-        "attention_variants",
-        (ALL_FOUR,),
-        (("cbam", "1,2,3,4"),),
-        ("AUROC", "mass on person"),
-        FIGURE1_SOURCE,
-    ),
-    Claim(
-        "RGA-SC's fourth spatial attention is more on the person than RGA-SC w/o relations'",
-        "attention_variants",
-        (ALL_FOUR,),
-        (("rga-sc-norel", "1,2,3,4"),),
-        ("AUROC", "mass on person"),
-        FIGURE1_SOURCE,
-    ),
-)
+    Claim("RGA-SC after any single stage beats the baseline", "plugin_position",
+          SINGLES, (BASE,), ACCURACY, TABLE2_SOURCE, "supp-table2"),
+    Claim("RGA-SC after all four stages beats the baseline", "plugin_position",
+          (RGA_SC,), (BASE,), ACCURACY, TABLE2_SOURCE, "supp-table2"),
+    Claim("RGA-SC after all four stages beats RGA-SC after any single stage", "plugin_position",
+          (RGA_SC,), SINGLES, ACCURACY, TABLE2_SOURCE, "supp-table2"),
+    Claim("conv3_x and conv4_x are better places than conv2_x and conv5_x", "plugin_position",
+          (S("rga-sc", "2"), S("rga-sc", "3")), (S("rga-sc", "1"), S("rga-sc", "4")), ACCURACY,
+          TABLE2_SOURCE, "supp-table2"),
+    Claim("The relations help: RGA-SC beats RGA-SC w/o Rel.", "attention_variants",
+          (RGA_SC,), (S("rga-sc-norel"),), ACCURACY,
+          "supplementary Fig. 1 (main Table 1 ablates the relations of RGA-S and RGA-C only)"),
+    Claim("Both attentions together beat either alone: RGA-SC beats RGA-S and RGA-C",
+          "attention_variants", (RGA_SC,), (S("rga-s"), S("rga-c")), ACCURACY,
+          "main paper Table 1", "table1"),
+    Claim("RGA-SC beats CBAM-CS", "attention_variants", (RGA_SC,), (S("cbam"),), ACCURACY,
+          "main paper Table 2", "table2"),
+    Claim("RGA-S beats RGA-S w/o Rel. and RGA-S w/o Ori.", "attention_variants",
+          (S("rga-s"),), (S("rga-s-norel"), S("rga-s-noori")), ACCURACY,
+          "main paper Table 1", "table1"),
+    Claim("RGA-C beats RGA-C w/o Rel. and RGA-C w/o Ori.", "attention_variants",
+          (S("rga-c"),), (S("rga-c-norel"), S("rga-c-noori")), ACCURACY,
+          "main paper Table 1", "table1"),
+    Claim("Spatial, then channel is the best order: RGA-SC beats RGA-CS and RGA-S//C",
+          "attention_variants", (RGA_SC,), (S("rga-cs"), S("rga-sc-parallel")), ACCURACY,
+          "main paper Table 1", "table1"),
+    Claim("RGA-S beats the other spatial designs built here (CBAM-S, NL)", "attention_designs",
+          (S("rga-s"),), (S("cbam-s"), S("nonlocal")), ACCURACY, "main paper Table 2", "table2"),
+    Claim("RGA-C beats the other channel designs built here (SE, CBAM-C)", "attention_designs",
+          (S("rga-c"),), (S("se"), S("cbam-c")), ACCURACY, "main paper Table 2", "table2"),
+    Claim("Asymmetric embeddings beat a symmetric one and none", "embedding_functions",
+          (RGA_SC,), (S("rga-sc", embedding="symmetric"), S("rga-sc", embedding="none")),
+          ACCURACY, "main paper Table 4", "table4"),
+    Claim("RGA-SC's fourth spatial attention is more on the person than CBAM-CS's",
+          "attention_variants", (RGA_SC,), (S("cbam"),), ("AUROC", "mass on person"),
+          FIGURE1_SOURCE),
+    Claim("RGA-SC's fourth spatial attention is more on the person than RGA-SC w/o Rel.'s",
+          "attention_variants", (RGA_SC,), (S("rga-sc-norel"),), ("AUROC", "mass on person"),
+          FIGURE1_SOURCE),
+)  # fmt: skip
 
 
 def _run_value(run: pd.Series, metric: str, stage: int) -> float:
@@ -142,26 +120,24 @@ def _run_value(run: pd.Series, metric: str, stage: int) -> float:
 def claim_margins(runs: pd.DataFrame, claim: Claim, metric: str) -> pd.DataFrame:
     """Per (group, seed) with every side present: better (min), worse (max) and margin.
 
-    ``runs`` is :func:`rga.study.report.load_runs` of ``claim.experiment``; columns group, seed,
-    better, worse, margin.
+    ``runs`` is :func:`rga.study.report.load_runs` of ``claim.experiment`` (any frame with kind,
+    positions, seed and group; ``rga_embedding`` when it varies); columns group, seed, better,
+    worse, margin. A run id present twice counts once.
     """
     columns = ["group", "seed", "better", "worse", "margin"]
     if runs.empty:
         return pd.DataFrame(columns=columns)
-    sides = pd.Series(
-        list(
-            zip(runs["kind"].map(normalise_kind), runs["positions"].map(positions_key), strict=True)
-        ),
-        index=runs.index,
-    )
+    runs = unique_runs(runs)
+    sides = pd.Series(run_settings(runs), index=runs.index)
+    wanted = set(claim.better + claim.worse)
     rows = []
     for (group, seed), idx in runs.groupby(["group", "seed"]).groups.items():
         values = {
             sides[i]: _run_value(runs.loc[i], metric, claim.stage)
             for i in idx
-            if sides[i] in claim.better + claim.worse
+            if sides[i] in wanted
         }
-        if not all(s in values for s in claim.better + claim.worse):
+        if not wanted <= set(values):
             continue
         better = min(values[s] for s in claim.better)
         worse = max(values[s] for s in claim.worse)
@@ -189,22 +165,25 @@ def _verdict(margins: pd.Series) -> str:
     return "mixed"
 
 
+def _interval(values: pd.Series, digits: int) -> str:
+    """The 95 % t-interval of the mean, "[-18.9, -13.1]"; "–" for fewer than two seeds."""
+    return interval_text(t_interval(values), digits)
+
+
 def _paper_margin(paper: pd.DataFrame, claim: Claim, metric: str, dataset_label: str) -> str:
-    """The claim's margin in the paper's Table 2 on one dataset, e.g. "+1.4 (holds)"."""
-    if claim.source != TABLE2_SOURCE:
-        return ""
+    """The claim's margin in the paper's table on one dataset, e.g. "+1.4 (holds)"; "–" when the
+    paper has no number for one of its sides."""
+    if claim.paper_table is None:
+        return MISSING
     rows = paper[
-        (paper["table"] == "supp-table2")
+        (paper["table"] == claim.paper_table)
         & (paper["dataset_label"] == dataset_label)
         & (paper["metric"] == metric)
     ]
-    value = rows.set_index("setting")["value"]
-    settings = [TABLE2_SETTINGS[p] for _, p in claim.better + claim.worse]
-    if not all(s in value for s in settings):
-        return ""
-    better = min(value[TABLE2_SETTINGS[p]] for _, p in claim.better)
-    worse = max(value[TABLE2_SETTINGS[p]] for _, p in claim.worse)
-    margin = better - worse
+    value = dict(zip(rows["setting_key"], rows["value"], strict=True))
+    if not all(s in value for s in claim.better + claim.worse):
+        return MISSING
+    margin = min(value[s] for s in claim.better) - max(value[s] for s in claim.worse)
     verdict = "holds" if margin > 0 else "tie" if margin == 0 else "does not hold"
     return f"{margin:+.1f} ({verdict})"
 
@@ -215,7 +194,8 @@ def check_claims(
     only_given: bool = False,
 ) -> pd.DataFrame:
     """One row per (claim, metric, group of our runs): our sides and margin as mean ± sd over
-    seeds, the number of seeds, the verdict, and the paper's Table 2 margin on each dataset.
+    seeds, the margin's 95 % t-interval over seeds, the number of seeds, the verdict, and the
+    claim's margin in the paper's table on each of the paper's datasets.
 
     Margins are percentage points for mAP and R1, raw differences for attention scores. With
     ``only_given``, claims of experiments not in ``runs_by_experiment`` are left out (otherwise
@@ -223,7 +203,8 @@ def check_claims(
     """
     datasets = []
     if paper is not None:
-        datasets = list(dict.fromkeys(paper.loc[paper["table"] == "supp-table2", "dataset_label"]))
+        tables = {c.paper_table for c in CLAIMS if c.paper_table}
+        datasets = list(dict.fromkeys(paper.loc[paper["table"].isin(tables), "dataset_label"]))
     rows = []
     for claim in CLAIMS:
         if only_given and claim.experiment not in runs_by_experiment:
@@ -236,11 +217,13 @@ def check_claims(
             for group, m in groups:
                 row = {
                     "claim": claim.text,
+                    "experiment": claim.experiment,
                     "metric": metric,
                     "runs of": group or "",
-                    "better side": format_mean_sd(m["better"], digits),
-                    "worse side": format_mean_sd(m["worse"], digits),
-                    "margin": format_mean_sd(m["margin"], digits),
+                    "better side": mean_sd(m["better"], digits),
+                    "worse side": mean_sd(m["worse"], digits),
+                    "margin": mean_sd(m["margin"], digits),
+                    "95 % CI": _interval(m["margin"], digits),
                     "seeds": len(m),
                     "verdict": _verdict(m["margin"]),
                     "source": claim.source,
@@ -258,39 +241,50 @@ def _last_epochs(runs: pd.DataFrame) -> list[dict]:
 
 def training_fit(runs: pd.DataFrame) -> pd.DataFrame:
     """How well each model fits its training identities at the last epoch: one row per (group,
-    label) with the final cross-entropy and triplet loss (mean ± sd over seeds) and ln K, the
+    setting) with the final cross-entropy and triplet loss (mean ± sd over seeds) and ln K, the
     cross-entropy of a uniform guess over the K training identities (label smoothing leaves it
-    unchanged), read from the results files' dataset statistics."""
+    unchanged), read from the results files' dataset statistics. Each run id once."""
+    from rga.study.report.labels import setting_sort_key
+
     rows = []
     if runs.empty:
         return pd.DataFrame()
-    for (group, label), g in runs.groupby(["group", "label"], sort=False):
+    runs = unique_runs(runs)
+    for (group, setting), g in runs.groupby(["group", "setting_key"], sort=False):
         last = _last_epochs(g)
         ids = (run_dataset_statistics(g["path"].iloc[0]).get("train") or {}).get("ids")
         rows.append(
             {
                 "runs of": group,
-                "model": label,
+                "setting": g["setting"].iloc[0],
                 "final cross-entropy": format_mean_sd([e["ce"] for e in last], 2),
                 "final triplet loss": format_mean_sd([e["triplet"] for e in last], 2),
-                "uniform guess, ln K": f"{math.log(ids):.2f} (K = {ids})" if ids else "",
-                "seeds": len(last),
+                "uniform guess, ln K": f"{math.log(ids):.2f} (K = {ids})" if ids else MISSING,
+                "seeds": str(len(last)),
+                "_order": setting_sort_key(setting),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows).sort_values(["runs of", "_order"], kind="stable")
+    return out.drop(columns="_order").reset_index(drop=True)
 
 
 def setting_summary(runs: pd.DataFrame, name: str) -> dict:
-    """One setting's runs in a row: R1, mAP and the last-epoch cross-entropy as mean ± sd over
-    seeds, mAP seed by seed, and the seeds, under ``name``."""
+    """One setting's runs in a row: R1, mAP (mean ± sd over seeds), the 95 % t-interval of the
+    mAP, mAP seed by seed, the last-epoch cross-entropy, and the seeds, under ``name``."""
+    runs = unique_runs(runs)
     last = [e["ce"] for e in _last_epochs(runs)]
     return {
         "setting": name,
-        "R1": format_mean_sd(runs["R1"]) if "R1" in runs else "",
-        "mAP": format_mean_sd(runs["mAP"]) if "mAP" in runs else "",
+        "R1": format_mean_sd(runs["R1"]) if "R1" in runs else MISSING,
+        "mAP": format_mean_sd(runs["mAP"]) if "mAP" in runs else MISSING,
+        "mAP, 95 % CI": _interval(runs["mAP"], 1) if "mAP" in runs else MISSING,
         "mAP by seed": (
-            ", ".join(f"{v:.1f}" for v in runs.sort_values("seed")["mAP"]) if "mAP" in runs else ""
+            ", ".join(f"{v:.1f}" for v in runs.sort_values("seed")["mAP"])
+            if "mAP" in runs
+            else MISSING
         ),
         "final cross-entropy": format_mean_sd(last, 2),
-        "seeds": ", ".join(str(s) for s in sorted(runs["seed"].unique())) if "seed" in runs else "",
+        "seeds": ", ".join(str(s) for s in sorted(runs["seed"].unique()))
+        if "seed" in runs
+        else MISSING,
     }

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["benchmark_tables", "load_benchmarks", "target_checks"]
+from rga.study.report.formats import count, decimal, format_field, percent, ratio, scientific
+
+__all__ = ["benchmark_details", "benchmark_tables", "load_benchmarks", "target_checks"]
 
 
 def _check(value: float, limit: float | None, at_most: bool) -> str:
@@ -46,8 +48,8 @@ def _model_rows(record: dict) -> list[dict]:
         rows.append(
             {
                 "quantity": quantity,
-                "measured": f"{r[key]:.2f}x",
-                "target": f"{'≤' if at_most else '≥'} {limit}x" if limit is not None else "",
+                "measured": ratio(r[key]),
+                "target": f"{'≤' if at_most else '≥'} {ratio(limit)}" if limit is not None else "",
                 "verdict": _check(r[key], limit, at_most),
                 "benchmark": where,
             }
@@ -70,7 +72,7 @@ def _evaluation_rows(record: dict) -> list[dict]:
             rows.append(
                 {
                     "quantity": what,
-                    "measured": f"{res[name]['ratio_to_argsort']:.2f}x",
+                    "measured": ratio(res[name]["ratio_to_argsort"]),
                     "target": "",
                     "verdict": "",
                     "benchmark": where,
@@ -86,7 +88,7 @@ def _evaluation_rows(record: dict) -> list[dict]:
         rows.append(
             {
                 "quantity": f"torchreid {version} evaluate_rank / ours, same problem",
-                "measured": f"{theirs['seconds'] / ours['seconds']:.1f}x",
+                "measured": ratio(theirs["seconds"] / ours["seconds"], 1),
                 "target": "",
                 "verdict": "",
                 "benchmark": where,
@@ -97,8 +99,9 @@ def _evaluation_rows(record: dict) -> list[dict]:
             {
                 "quantity": "largest |CMC difference| to torchreid, ranks 1-"
                 f"{agreement['ranks_compared']}; |mAP difference|",
-                "measured": f"{agreement['max_abs_diff_cmc']:.1e}; {agreement['abs_diff_mAP']:.1e}",
-                "target": f"≤ {agreement['tolerance']:g}",
+                "measured": f"{scientific(agreement['max_abs_diff_cmc'], 2)}; "
+                f"{scientific(agreement['abs_diff_mAP'], 2)}",
+                "target": f"≤ {scientific(agreement['tolerance'])}",
                 "verdict": "numbers agree" if agreement["agree"] else "numbers DISAGREE",
                 "benchmark": where,
             }
@@ -128,12 +131,44 @@ def target_checks(records: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["quantity", "measured", "target", "verdict", "benchmark"])
 
 
-def benchmark_tables(record: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """A benchmark record as (its measurements, {section: table}) for display.
+# The measurement columns of the benchmark records: a readable name and a format each. mAP and
+# rank1 of bench_evaluation are fractions; they are shown in percent like every other mAP.
+MEASUREMENT_COLUMNS = {
+    "run": ("run", str),
+    "variant": ("variant", str),
+    "seconds": ("seconds", lambda v: decimal(v, 2)),
+    "floor": ("compared with", str),
+    "ratio_to_argsort": ("time / floor", ratio),
+    "mAP": ("mAP (%)", lambda v: percent(100 * float(v), 2)),
+    "rank1": ("R1 (%)", lambda v: percent(100 * float(v), 2)),
+    "num_valid_queries": ("valid queries", count),
+    "step_time_s": ("training step (s)", lambda v: decimal(v, 2)),
+    "train_images_per_s": ("training images/s", lambda v: decimal(v, 1)),
+    "peak_memory_mib": ("peak memory (MiB)", count),
+    "step_memory_mib": ("memory of a step (MiB)", count),
+    "inference_images_per_s": ("inference images/s", lambda v: decimal(v, 1)),
+    "parameters": ("parameters", count),
+}
+
+
+def _cell(name: str, value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if name in MEASUREMENT_COLUMNS:
+        return MEASUREMENT_COLUMNS[name][1](value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        return count(value)
+    return format_field(name, value)
+
+
+def benchmark_tables(record: dict) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A benchmark record as (its measurements as a text table, {section: one line of text}).
 
     Measurements are ``rows`` (a list of dicts, one per variant) or ``results`` ({variant:
-    {quantity: value}}); every other dict-valued entry (settings, config, machine, ratios,
-    targets) becomes a two-column table of its own.
+    {quantity: value}}), each column formatted for what it holds (:data:`MEASUREMENT_COLUMNS`)
+    and named readably. Every other dict-valued entry (settings, config, machine, ratios,
+    targets) becomes a line "name = value, ..." (:func:`benchmark_details`), which wraps where
+    a transposed table would run off the page.
     """
     main = pd.DataFrame()
     if isinstance(record.get("rows"), list):
@@ -146,19 +181,32 @@ def benchmark_tables(record: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame
         )
     elif isinstance(record.get("results"), list):
         main = pd.DataFrame(record["results"])
-    details = {
-        key: pd.DataFrame(
-            {
-                "value": [
-                    ", ".join(map(str, v)) if isinstance(v, list) else v for v in value.values()
-                ]
-            },
-            index=pd.Index(list(value), name=key),
-        )
+    main = pd.DataFrame(
+        {MEASUREMENT_COLUMNS.get(c, (c,))[0]: [_cell(c, v) for v in main[c]] for c in main.columns}
+    )
+    return main, benchmark_details(record)
+
+
+def benchmark_details(record: dict) -> dict[str, str]:
+    """Every dict-valued entry of a record but its measurements, as one line each:
+    {"settings": "device = cpu, arch = resnet50, batch = 16, ...", ...}; lists of words joined
+    with "; ", tiny and rate-like numbers in scientific notation (a tolerance of 1e-4 reads
+    "1e-4", an agreement of 1.8e-9 "1.787e-9")."""
+    return {
+        key: ", ".join(f"{name} = {_detail(name, v)}" for name, v in value.items())
         for key, value in record.items()
         if isinstance(value, dict) and key != "results"
     }
-    return main, details
+
+
+def _detail(name: str, value) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(value) if value else "none"
+    if isinstance(value, float) and (value == 0 or abs(value) >= 1e-2):
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool) and name != "seed":
+        return count(value)
+    return format_field(name, value)
 
 
 def load_benchmarks(root: str | Path | None = None) -> dict[str, dict]:

@@ -20,7 +20,6 @@ from rga.engine.config import (
     PROFILES,
     RunConfig,
     make_config,
-    model_label,
     run_id,
 )
 from rga.engine.evaluate import load_trained, trained_fingerprints
@@ -30,6 +29,7 @@ from rga.study.report.attention_arrays import (
     find_attention_arrays,
     load_attention_arrays,
 )
+from rga.study.report.labels import setting_label
 from rga.study.report.paths import _relative, checkpoints_dir
 
 __all__ = ["probe_model", "run_prefix", "saved_run_arrays", "saved_views_note", "train_command"]
@@ -79,7 +79,8 @@ def saved_views_note(
     which run writes them and the command."""
     rid = saved.meta["run_id"] if saved is not None else run_prefix(config) + "<data>"
     folder = _relative(attention_path(EXPERIMENT, rid).parent)
-    run = f"run `{rid}` ({model_label(config)}, {config.profile} profile)"
+    setting = setting_label(config.kind, config.positions, config.rga_embedding)
+    run = f"run `{rid}` ({setting}, {config.profile} profile)"
     if saved is not None and saved.relations:
         n = min(examples, len(saved.images))
         return Markdown(

@@ -1,7 +1,9 @@
 """Our runs as tables: the results files loaded with their labels, what was run where, curves.
 
-Our runs are the results files read by :func:`rga.study.results.load_results` (one row per run),
-with ``setting``, ``model`` and ``group`` (:func:`run_group_label`) added.
+Our runs are the results files read by :func:`rga.study.results.load_results` (one row per file),
+with the glossary's names added (:func:`load_runs`). Two experiments that share a model hold the
+same run (the same run id) in both folders: wherever runs of several experiments are pooled,
+each run id counts once (:func:`unique_runs`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rga.study.report.formats import count, duration, format_field, mean_sd
 from rga.study.report.labels import (
     DATASET_LABELS,
     KIND_LABELS,
-    normalise_kind,
-    table2_setting,
+    position_label,
+    run_settings,
+    setting_label,
 )
 from rga.study.report.paths import Notice, results_dir
 
@@ -32,12 +36,15 @@ def load_runs(
     root: str | Path | None = None,
     profiles: tuple[str, ...] | None = STUDY_PROFILES,
 ) -> pd.DataFrame:
-    """The results files of one experiment (or of all) as a DataFrame, one row per run.
+    """The results files of one experiment (or of all) as a DataFrame, one row per file.
 
-    Uses :func:`rga.study.results.load_results`; adds ``experiment`` (from the folder when the
-    config lacks it), ``setting`` (Table 2 row name), ``model`` (kind label) and ``group``
-    (:func:`run_group_label`). Only runs of ``profiles``: by default the study's
-    (:data:`STUDY_PROFILES`); None keeps every run. An empty DataFrame when there are none.
+    Uses :func:`rga.study.results.load_results`; adds ``experiment`` (the folder the file is
+    in), ``setting_key`` ((kind, positions, embedding)), ``setting`` (its label, e.g.
+    "RGA-SC conv4_x"), ``model`` (the kind's label), ``position`` ("conv4_x", "conv2-5_x"),
+    ``group`` (:func:`run_group_label`) and ``shared_with`` (the other experiments whose folders
+    hold the same run id, when all experiments are loaded). Only runs of ``profiles``: by
+    default the study's (:data:`STUDY_PROFILES`); None keeps every run. Empty when there are
+    none.
     """
     folder = results_dir(experiment, root)
     paths = sorted(p for p in folder.rglob("*.json") if p.parent.name != "attention")
@@ -51,23 +58,27 @@ def load_runs(
         df = df[profile.isin(profiles).to_numpy()].reset_index(drop=True)
         if df.empty:
             return pd.DataFrame()
-    if "experiment" not in df:
-        df["experiment"] = [Path(p).parent.name for p in df["path"]]
-    kinds = [normalise_kind(k) for k in (df["kind"] if "kind" in df else [None] * len(df))]
-    df["kind"] = kinds
-    positions = df["positions"] if "positions" in df else pd.Series([()] * len(df))
-    df["setting"] = [table2_setting(k, p) for k, p in zip(kinds, positions, strict=True)]
-    df["model"] = [KIND_LABELS.get(k, str(k)) for k in kinds]
+    df["experiment"] = [Path(p).parent.name for p in df["path"]]
+    keys = run_settings(df)
+    df["kind"] = [k for k, _, _ in keys]
+    df["setting_key"] = keys
+    df["setting"] = [setting_label(*k) for k in keys]
+    df["model"] = [KIND_LABELS.get(k, k) for k, _, _ in keys]
+    df["position"] = [position_label(p) for _, p, _ in keys]
     df["group"] = [run_group_label(row) for _, row in df.iterrows()]
+    folders = df.groupby("run_id")["experiment"].agg(lambda e: sorted(set(e)))
+    df["shared_with"] = [
+        [e for e in folders[r] if e != own]
+        for r, own in zip(df["run_id"], df["experiment"], strict=True)
+    ]
     return df
 
 
-def profiles_shown(
+def left_out_profiles(
     experiments: Iterable[str] | None = None, root: str | Path | None = None
-) -> Notice:
-    """A note for a page: which profiles its runs come from (:data:`STUDY_PROFILES`), and how
-    many runs of other profiles the results folders of `experiments` (default all) hold and the
-    page leaves out."""
+) -> dict[str, int]:
+    """{profile: number of results files} of the profiles outside :data:`STUDY_PROFILES` that the
+    results folders of `experiments` (default all) hold: the runs :func:`load_runs` leaves out."""
     folders = (
         [results_dir(e, root) for e in experiments] if experiments else [results_dir(None, root)]
     )
@@ -79,20 +90,42 @@ def profiles_shown(
             profile = json.loads(path.read_text()).get("config", {}).get("profile")
             if profile not in STUDY_PROFILES:
                 left_out[str(profile)] = left_out.get(str(profile), 0) + 1
+    return dict(sorted(left_out.items()))
+
+
+def left_out_text(left_out: dict[str, int]) -> str:
+    """ "2 of the smoke profile, 1 of the paper profile" (:func:`left_out_profiles`)."""
+    return ", ".join(f"{n} of the {p} profile" for p, n in left_out.items())
+
+
+def profiles_shown(
+    experiments: Iterable[str] | None = None, root: str | Path | None = None
+) -> Notice:
+    """A note for a page: which profiles its runs come from (:data:`STUDY_PROFILES`), and how
+    many runs of other profiles the results folders of `experiments` (default all) hold and the
+    page leaves out."""
     body = (
         f"The runs on this page are the study's: profiles {', '.join(STUDY_PROFILES)} "
         "(rga.study.report.STUDY_PROFILES)."
     )
+    left_out = left_out_profiles(experiments, root)
     if left_out:
-        others = ", ".join(f"{n} of the {p} profile" for p, n in sorted(left_out.items()))
-        body += f" Other runs in the results folders are left out: {others}."
+        body += f" Other runs in the results folders are left out: {left_out_text(left_out)}."
     return Notice(title="Runs shown", body=body, kind="note")
+
+
+def unique_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each run id once (the first file of it): what statistics pooled over several
+    experiments must use, since two experiments that share a model hold the same run."""
+    if runs.empty or "run_id" not in runs:
+        return runs
+    return runs.drop_duplicates("run_id").reset_index(drop=True)
 
 
 # Shown in the group label itself, or set per model by an experiment (never a reason to split).
 _LABELLED_FIELDS = {
     "dataset", "synth_preset", "arch", "height", "width", "epochs", "profile", "device",
-    "kind", "positions", "seed",
+    "kind", "positions", "seed", "rga_embedding",
 }  # fmt: skip
 
 
@@ -127,15 +160,19 @@ def profile_overrides(row) -> dict:
 
 
 def profile_changes(row) -> str:
-    """:func:`profile_overrides` as text, e.g. "base_lr=0.001, attention_bn_init=uniform"."""
-    return ", ".join(f"{k}={_as_plain(v)}" for k, v in profile_overrides(row).items())
+    """:func:`profile_overrides` as text, each value formatted for what it holds
+    (:func:`rga.study.report.formats.format_field`), e.g. "base_lr=1e-3,
+    attention_bn_init=uniform"."""
+    return ", ".join(
+        f"{k}={format_field(k, _as_plain(v))}" for k, v in profile_overrides(row).items()
+    )
 
 
 def run_group_label(row) -> str:
     """What a run's numbers are, in words: dataset (and SynthReID preset), trunk, input size,
     epochs, profile and device, e.g. "ours: SynthReID (cpu preset), resnet18, 128x64, 60 epochs,
     cpu profile, on cpu"; then any field that differs from the profile ("cpu profile with
-    base_lr=0.001"), so that runs of different settings are never pooled as seeds of one."""
+    base_lr=1e-3"), so that runs of different settings are never pooled as seeds of one."""
     get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
     dataset = get("dataset", "?")
     name = DATASET_LABELS.get(dataset, str(dataset))
@@ -156,9 +193,30 @@ def run_group_label(row) -> str:
     return "ours: " + ", ".join(parts)
 
 
+def _shared_note(g: pd.DataFrame) -> str:
+    """ "6 also in attention_variants": the runs of ``g`` that other experiments' folders hold."""
+    others: dict[str, int] = {}
+    for shared in g["shared_with"] if "shared_with" in g else []:
+        for other in shared:
+            others[other] = others.get(other, 0) + 1
+    return "; ".join(f"{n} also in {other}" for other, n in sorted(others.items()))
+
+
+def _total_row(runs: pd.DataFrame, first: str) -> dict:
+    """The last row of an overview: every run once, however many folders hold it."""
+    once = unique_runs(runs)
+    return {
+        first: "all experiments, each run once",
+        "runs": count(len(once)),
+        "wall time (h:mm)": duration(once["wall_time_s"].astype(float).sum()),
+    }
+
+
 def hardware_and_time(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (experiment, group): the hardware, the number of runs, their total and mean
-    wall time (training + evaluation), the mean training throughput and the code version."""
+    """One row per (experiment, group): the hardware, the number of runs (and how many of them
+    another experiment's folder also holds), their total and mean wall time (training +
+    evaluation, h:mm), the mean training throughput and the code version; a last row counts
+    every run once."""
     rows = []
     for (experiment, group), g in runs.groupby(["experiment", "group"], sort=True):
         wall = g["wall_time_s"].astype(float)
@@ -173,53 +231,48 @@ def hardware_and_time(runs: pd.DataFrame) -> pd.DataFrame:
                 "experiment": experiment,
                 "runs of": group,
                 "hardware": ", ".join(sorted({str(h) for h in g["hardware"].fillna("?")})),
-                "runs": len(g),
-                "total wall time (h)": round(wall.sum() / 3600, 2),
-                "mean per run (min)": round(wall.mean() / 60, 1),
-                "train images/s": round(float(g["images_per_s"].astype(float).mean()), 1),
+                "runs": count(len(g)),
+                "shared": _shared_note(g),
+                "wall time (h:mm)": duration(wall.sum()),
+                "per run (h:mm)": duration(wall.mean()),
+                "train images/s": count(g["images_per_s"].astype(float).mean()),
                 "code version": ", ".join(commits),
             }
         )
-    return pd.DataFrame(rows)
+    if rows and runs["experiment"].nunique() > 1:
+        rows.append(_total_row(runs, "experiment"))
+    return pd.DataFrame(rows).fillna("")
 
 
 def format_mean_sd(values: Iterable[float], digits: int = 1) -> str:
-    """ "71.2 ± 0.8" (sample sd over seeds), "71.2" for one value, "" for none."""
-    v = np.asarray([x for x in values if x is not None and not pd.isna(x)], dtype=float)
-    if v.size == 0:
-        return ""
-    if v.size == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    """ "71.2 ± 0.8" (sample sd over seeds), "71.2" for one value, "–" for none
+    (:func:`rga.study.report.formats.mean_sd`)."""
+    return mean_sd(values, digits)
 
 
 def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
-    """What was run where: one row per (experiment, dataset, trunk, profile and the fields changed
-    from it, device, epochs) with the seeds, the number of runs and their total wall time."""
+    """What was run where: one row per (experiment, group of runs) with the number of settings,
+    the seeds, the number of runs (and how many of them another experiment's folder holds too:
+    a model two experiments share is trained once) and their wall time (h:mm); when several
+    experiments are shown, a last row counts every run once."""
     if runs.empty:
         return pd.DataFrame()
-    df = runs.copy()
-    df["dataset"] = [
-        DATASET_LABELS.get(d, d) + (f" ({p} preset)" if d == "synthreid" and p else "")
-        for d, p in zip(df["dataset"], df.get("synth_preset", [""] * len(df)), strict=True)
-    ]
-    df["hardware"] = df.get("hardware", pd.Series([""] * len(df))).fillna("")
-    df["changed from profile"] = [profile_changes(row) for _, row in df.iterrows()]
-    keys = [
-        k
-        for k in ("experiment", "dataset", "arch", "profile", "changed from profile", "device",
-                  "hardware", "epochs")
-        if k in df
-    ]  # fmt: skip
     rows = []
-    for values, g in df.groupby(keys, dropna=False, sort=True):
-        row = dict(zip(keys, values if isinstance(values, tuple) else (values,), strict=True))
-        row["seeds"] = ", ".join(str(int(s)) for s in sorted(g["seed"].unique()))
-        row["runs"] = len(g)
-        row["settings"] = g["label"].nunique()
-        row["wall time (h)"] = round(float(g["wall_time_s"].fillna(0).sum()) / 3600, 2)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for (experiment, group), g in runs.groupby(["experiment", "group"], sort=True):
+        rows.append(
+            {
+                "experiment": experiment,
+                "runs of": group.removeprefix("ours: "),
+                "settings": count(len(set(g["setting_key"]))),
+                "seeds": ", ".join(str(int(s)) for s in sorted(g["seed"].unique())),
+                "runs": count(len(g)),
+                "shared": _shared_note(g),
+                "wall time (h:mm)": duration(g["wall_time_s"].astype(float).fillna(0).sum()),
+            }
+        )
+    if runs["experiment"].nunique() > 1:
+        rows.append(_total_row(runs, "experiment"))
+    return pd.DataFrame(rows).fillna("")
 
 
 def headline(runs: pd.DataFrame, metric: str) -> pd.Series:
@@ -231,19 +284,22 @@ def headline(runs: pd.DataFrame, metric: str) -> pd.Series:
 
 def curves_long(runs: pd.DataFrame) -> pd.DataFrame:
     """The training curves of the runs in long format: one row per (run, epoch) with the run's
-    group, label, seed and the curve's keys (epoch, lr, loss, ce, triplet, images_per_s, ...)."""
+    group, setting (its label), setting_key, seed and the curve's keys (epoch, lr, loss, ce,
+    triplet, images_per_s, and any metric a run recorded at some epochs, e.g. mAP). Each run id
+    once."""
     frames = []
-    for _, run in runs.iterrows():
+    for _, run in unique_runs(runs).iterrows():
         curve = run.get("curve")
         if not isinstance(curve, list) or not curve:
             continue
         c = pd.DataFrame(curve)
-        c["run_id"], c["label"], c["group"], c["seed"] = (
+        c["run_id"], c["setting"], c["group"], c["seed"] = (
             run["run_id"],
-            run["label"],
+            run["setting"],
             run["group"],
             run["seed"],
         )
+        c["setting_key"] = [run["setting_key"]] * len(c)
         frames.append(c)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -255,7 +311,8 @@ def run_dataset_statistics(path: str | Path) -> dict:
 
 def used_dataset_statistics(runs: pd.DataFrame) -> pd.DataFrame:
     """The split sizes each dataset had in our runs (``dataset_statistics`` of the results
-    files): rows (dataset, split), columns ids, images, cameras; one entry per distinct dataset."""
+    files): rows (dataset, split), columns ids, images, cameras as counts ("1,800"); one entry
+    per distinct dataset."""
     if runs.empty:
         return pd.DataFrame()
     rows = {}
@@ -271,4 +328,4 @@ def used_dataset_statistics(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["dataset", "split"])
-    return out
+    return out.map(count)

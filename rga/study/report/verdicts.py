@@ -21,24 +21,26 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
-CONFIDENCE = 0.95
+from rga.study.report import formats
+from rga.study.report.formats import CONFIDENCE
+
 SETTLED = 0.02  # the regime rule's threshold (rga.study.regime.SETTLED)
 NEAR_UNIFORM = 0.9  # final CE >= this x ln K: the model did not fit its training identities
 
 
 def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """(mean, low, high) of the two-sided t-interval of the mean; low = high = mean for one
-    value; NaNs for none."""
-    v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
-    if v.size == 0:
+    """(mean, low, high) of the two-sided t-interval of the mean
+    (:func:`rga.study.report.formats.t_interval`, the book's one implementation); low = high =
+    mean for one value; NaNs for none."""
+    v = [float(x) for x in values if x is not None and not np.isnan(x)]
+    if not v:
         return (math.nan, math.nan, math.nan)
-    mean = float(v.mean())
-    if v.size == 1:
+    mean = float(np.mean(v))
+    interval = formats.t_interval(v, confidence)
+    if interval is None:
         return (mean, mean, mean)
-    half = stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return (mean, mean - float(half), mean + float(half))
+    return (mean, *interval)
 
 
 def format_interval(values, digits: int = 1) -> str:

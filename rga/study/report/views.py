@@ -21,6 +21,7 @@ from rga.analysis.draw import (
     overlay,
 )
 from rga.study.report.attention_arrays import AttentionArrays
+from rga.study.report.labels import setting_label
 
 __all__ = [
     "attention_view",
@@ -204,7 +205,12 @@ def saved_probe_figure(saved: AttentionArrays, image: int = 0) -> Figure:
                 title = name.format(_SUBSCRIPTS[p]) if stage == stages[0] else None
                 overlay(picture, values[image, p], ax=ax, vrange=None, title=title)
                 _mark(ax, tuple(cell), grid)
-    run = saved.meta.get("label") or saved.meta.get("run_id", "")
+    meta = saved.meta
+    run = (
+        setting_label(meta["kind"], meta.get("positions"), meta.get("rga_embedding"))
+        if "kind" in meta
+        else meta.get("run_id", "")
+    )
     fig.suptitle(f"{run}, image {image}: relations of positions 1-{points}", fontsize=9)
     return fig
 

@@ -1,0 +1,215 @@
+"""The parts of an experiment's page, the same for every experiment: what was run (or that our
+runs are pending), the paper's table beside ours, ordering against ordering, the gains, the
+claims and the training curves.
+
+Each function returns something a page shows as a cell's value (a Styler, a Figure, Markdown),
+so the four experiment pages are a handful of calls each and never copies of one another.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import Markdown
+
+from rga.study.report.formats import MISSING
+from rga.study.report.paper import (
+    PAPER_TABLES,
+    groups_legend,
+    ordering_agreement,
+    ordering_table,
+    paper_vs_ours_table,
+    settings_long,
+)
+from rga.study.report.paths import results_dir
+
+TAU = "Kendall's tau"  # the column of ordering_agreement
+
+__all__ = [
+    "claims_table",
+    "comparison",
+    "example_run_id",
+    "gains_figure",
+    "ordering",
+    "ordering_sentence",
+    "status",
+    "styled",
+    "with_swatches",
+]
+
+
+def styled(
+    table: pd.DataFrame,
+    caption: str | None = None,
+    index: bool = True,
+    nowrap: bool | list[str] = False,
+):
+    """A text table as the book shows it: a Styler, with an optional caption above it and the
+    index hidden unless ``index``. Cells are text already (:mod:`rga.study.report.formats`).
+
+    ``nowrap``: True keeps every data cell and the row labels on their lines (a "mean ± sd"
+    never breaks at its spaces, "conv2-5_x" never at its hyphen; a cell's own line breaks, such
+    as the confidence interval under a mean, stay); a list of columns does so for those only.
+    """
+    style = table.style.format(escape="html").format_index(escape="html", axis=0)
+    style = style.format_index(escape="html", axis=1)
+    if not index:
+        style = style.hide(axis="index")
+    if caption:
+        style = style.set_caption(caption)
+    if nowrap is True:
+        style = style.set_table_styles(
+            [{"selector": "td, th.row_heading", "props": "white-space: pre;"}], overwrite=False
+        )
+    elif nowrap:
+        style = style.set_properties(subset=list(nowrap), **{"white-space": "pre"})
+    return style
+
+
+def with_swatches(table: pd.DataFrame):
+    """A glossary table whose colour column (hex codes) shows a square in each colour."""
+    column = next(c for c in table.columns if "colour" in c)
+    return (
+        styled(
+            table, index=False, nowrap=["label", "positions"] if "positions" in table else ["label"]
+        )
+        .apply(lambda col: [f"color: {c}; font-size: 1.3em" for c in col], subset=[column])
+        .format({column: lambda c: "■"})
+    )
+
+
+def example_run_id(runs: pd.DataFrame) -> str:
+    """A real run id to show as an example: RGA-SC after all four stages, the lowest seed (else
+    the first run)."""
+    from rga.study.report.labels import setting_key
+
+    wanted = setting_key("rga-sc", "1,2,3,4")
+    chosen = runs[[k == wanted for k in runs["setting_key"]]]
+    chosen = chosen if not chosen.empty else runs
+    return str(chosen.sort_values("seed")["run_id"].iloc[0])
+
+
+def _relative(path) -> str:
+    from rga.study.report.paths import _relative as relative
+
+    return relative(path)
+
+
+def status(runs: pd.DataFrame, experiment: str, root=None) -> Markdown:
+    """A sentence on what our runs of ``experiment`` are: the groups of runs, the number of runs
+    and seeds; or, without runs, that they are pending and the page shows the paper alone. Either
+    way it names the study's profiles (``runs`` is :func:`rga.study.report.runs.load_runs` of
+    them) and how many runs of other profiles the folder holds and the page leaves out."""
+    from rga.study.report.runs import STUDY_PROFILES, left_out_profiles, left_out_text
+
+    folder = _relative(results_dir(experiment, root))
+    left_out = left_out_profiles([experiment], root)
+    profiles = ", ".join(STUDY_PROFILES)
+    if runs.empty:
+        held = (
+            f" (it holds runs of other profiles only, left out: {left_out_text(left_out)})"
+            if left_out
+            else ""
+        )
+        return Markdown(
+            f"**Our runs of this experiment are pending.** There are no results files of the "
+            f"study's profiles ({profiles}) in `{folder}/` yet{held}, so the tables below show "
+            f"the paper's numbers alone. They fill in with ours when the experiment has been run "
+            f"(`experiments/{experiment}.ipynb` with papermill, see the Reproduce page) and the "
+            "book is rebuilt."
+        )
+    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
+    groups = groups_legend(runs).split("\n")
+    if len(groups) == 1:
+        what = f'("ours" in the tables) are runs of {groups[0].removeprefix("ours: ")}'
+    else:
+        what = "are runs of several groups, named in the tables as follows: " + "; ".join(groups)
+    shown = f"the study's profiles ({profiles})"
+    if left_out:
+        shown += f"; runs of other profiles in the folder are left out: {left_out_text(left_out)}"
+    return Markdown(
+        f"Our runs {what}: {runs['run_id'].nunique()} results files in `{folder}/`, seeds {seeds}, "
+        f"of {shown}."
+    )
+
+
+def comparison(runs: pd.DataFrame, paper: pd.DataFrame, experiment: str):
+    """The paper's table for ``experiment`` beside ours (:func:`paper_vs_ours_table`)."""
+    spec = PAPER_TABLES[experiment]
+    table = paper_vs_ours_table(runs, paper, table=spec.table)
+    caption = f"{spec.title[0].upper()}{spec.title[1:]}: the paper (real data, one run each)"
+    if not runs.empty:
+        caption += " beside ours (SynthReID; mean ± sd over seeds, 95 % CI below)"
+    return styled(table, caption, nowrap=True)
+
+
+def ordering(runs: pd.DataFrame, paper: pd.DataFrame, experiment: str, metric: str = "mAP"):
+    """The paper's ranking of the settings beside ours, best first (:func:`ordering_table`)."""
+    table = ordering_table(runs, paper, PAPER_TABLES[experiment].table, metric)
+    what = "The settings both have" if not runs.empty else "The paper's settings"
+    where = f", all after {table.attrs['position']}" if table.attrs.get("position") else ""
+    return styled(table, f"{what}{where}, best {metric} first", nowrap=True)
+
+
+def ordering_sentence(
+    runs: pd.DataFrame, paper: pd.DataFrame, experiment: str, metric: str = "mAP"
+) -> Markdown:
+    """In words: how many pairs of settings we order as the paper does, per dataset."""
+    if runs.empty:
+        return Markdown("Our ordering appears beside the paper's once our runs exist.")
+    agreement = ordering_agreement(runs, paper, PAPER_TABLES[experiment].table, metric)
+    parts = []
+    for _, row in agreement.iterrows():
+        if row["pairs"] == 0:
+            continue
+        parts.append(
+            f"against the paper on {row['against'].removeprefix('paper, ')}, {row['ours']} order "
+            f"{row['same order']} of the {row['pairs']} pairs of settings the same way and "
+            f"{row['opposite order']} the other way round"
+            + (f" ({row['tied']} tied in the paper)" if row["tied"] else "")
+            + f" (Kendall's τ = {row[TAU]})"
+        )
+    if not parts:
+        return Markdown("Our runs share fewer than two settings with the paper's table.")
+    return Markdown(
+        f"By {metric}: " + "; ".join(parts) + ". Kendall's τ is (same − opposite) / pairs: "
+        "1 is the paper's ordering, −1 its reverse."
+    )
+
+
+def gains_figure(runs: pd.DataFrame, paper: pd.DataFrame, experiment: str):
+    """Each setting's gain over the baseline, paper and ours (:func:`plot_gains`)."""
+    from rga.study.report.plots import plot_gains
+
+    return plot_gains(settings_long(runs, paper, table=PAPER_TABLES[experiment].table))
+
+
+MARGIN = "margin, 95 % CI"
+
+
+def claims_table(
+    claims: pd.DataFrame,
+    experiment: str | None = None,
+    run: bool = True,
+    keys: tuple[str, ...] = ("claim", "metric"),
+    sides: bool = False,
+):
+    """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
+    when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler: ``keys``
+    as the index, then the margin (mean ± sd over seeds, its 95 % t-interval below), seeds,
+    verdict and the paper's margins (with ``sides``, the two sides' mean ± sd before the margin);
+    a sentence when there is none."""
+    rows = claims if experiment is None else claims[claims["experiment"] == experiment]
+    rows = rows[(rows["verdict"] != "not run") == run]
+    if rows.empty:
+        return Markdown(
+            "No claim of this experiment has runs yet." if run else "None: every claim has runs."
+        )
+    paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
+    keys = list(keys) + (["runs of"] if rows["runs of"].nunique() > 1 else [])
+    intervals = ["" if ci == MISSING else "\n" + ci for ci in rows["95 % CI"]]
+    table = rows.assign(**{MARGIN: rows["margin"] + intervals})
+    columns = ([*(["better side", "worse side"] if sides else []), MARGIN, "seeds", "verdict"]
+               if run else [])  # fmt: skip
+    table = table.set_index(keys)[columns + paper_columns].replace("", MISSING)
+    table = table.astype(str)
+    return styled(table, nowrap=[c for c in table.columns if c != "verdict"])
