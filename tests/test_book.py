@@ -26,6 +26,7 @@ CHAPTERS = [
     "architecture",
     "data",
     "training",
+    "regime",
     "results",
     "attention",
     "probe",
@@ -39,7 +40,7 @@ EXPERIMENT_PAGES = {
     "attention_designs": "table2",
     "embedding_functions": "table4",
 }
-PAGES = [*CHAPTERS[:6], *EXPERIMENT_PAGES, *CHAPTERS[6:]]
+PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, *CHAPTERS[7:]]
 # A number printed with pandas' default precision ("2.340000"), or a missing value.
 RAW = re.compile(r"^-?\d+\.\d{5,}$|^(nan|NaN|None|<NA>|NaT)$")
 
@@ -174,6 +175,24 @@ class TestBuiltBook:
         topics = pd.read_csv(BOOK / "discrepancies.csv", dtype=str, keep_default_na=False)["topic"]
         missing = [t for t in topics if t not in text]
         assert not missing, missing
+
+    def test_regime_page_shows_the_trunk_the_rule_and_its_outcome(self, html):
+        import json
+
+        from rga.study import regime
+        from rga.study.report.runs import load_runs
+
+        soup = _soup(html, "regime")
+        assert soup.find("main").find_all("img")  # the loss curves
+        text = _main_text(html, "regime")
+        manifest = json.loads((ROOT / "experiments" / "pretrained" / "trunk.json").read_text())
+        assert manifest["sha256"] in text and "trained enough" in text
+        choice = json.loads((ROOT / "experiments" / "regime" / "choice.json").read_text())
+        table = regime.convergence_table(load_runs("regime"))
+        assert choice["schedule_name"] == regime.choose_schedule(table)  # the committed choice
+        if choice["schedule"] is None:
+            assert "no schedule of the grid has converged" in text
+        assert "mAP" not in text  # the grid's test metrics stay unseen
 
     def test_each_experiment_page_sets_the_papers_table_beside_ours(self, html):
         paper = pd.read_csv(BOOK / "paper_numbers.csv", dtype=str, keep_default_na=False)
