@@ -76,9 +76,11 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
             assert set(record["metrics"]) == {"z", "z_hat"}
             assert record["config"]["profile"] == "smoke"
             assert (results / name / "attention" / f"{record['run_id']}.npz").exists()
+            assert (results / name / "attention" / f"{record['run_id']}.ranked.json").exists()
             if record["config"]["kind"] in ("rga-sc", "rga-s", "rga-sc-norel", "cbam"):
                 precision = record["attention_precision"]
                 assert all(0 <= s["auroc"] <= 1 for s in precision.values()), precision
+                assert set(record["attention_parts"]) == set(precision)
 
     # 6 + 6 runs, of which the baseline and RGA-SC at all four stages are shared: 10 trained
     logs = sorted((scratch / "checkpoints").glob("*/train.log"))

@@ -163,6 +163,12 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
     )
     assert run_id(config) in capsys.readouterr().out
     assert result_path(results, "cli", run_id(config)).exists()
+    # the command line records the run as the notebooks do: maps, relations, ranked lists
+    recorded = results / "cli" / "attention"
+    assert {p.name for p in recorded.iterdir()} == {
+        f"{run_id(config)}.npz",
+        f"{run_id(config)}.ranked.json",
+    }
 
 
 def test_force_retrains(finished, tmp_path):
