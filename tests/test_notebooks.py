@@ -88,9 +88,11 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
             assert set(record["metrics"]) == {"z", "z_hat"}
             assert record["config"]["profile"] == "smoke"
             assert (results / name / "attention" / f"{record['run_id']}.npz").exists()
+            assert (results / name / "attention" / f"{record['run_id']}.ranked.json").exists()
             if record["config"]["kind"] in ("rga-sc", "rga-s", "rga-sc-norel", "cbam", "rga-cs"):
                 precision = record["attention_precision"]
                 assert all(0 <= s["auroc"] <= 1 for s in precision.values()), precision
+                assert set(record["attention_parts"]) == set(precision)
 
     # 6 + 12 + 3 runs; the baseline and RGA-SC at all four stages (asymmetric embedding) are
     # shared: 6 + 10 + 2 = 18 trained

@@ -190,3 +190,14 @@ def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
         o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert len(widgets) == 1  # the sliders
+    # ... and the figure under them: the output widget of `interactive` holds a PNG
+    state = nbformat.read(out, as_version=4).metadata["widgets"]
+    models = state["application/vnd.jupyter.widget-state+json"]["state"].values()
+    shown = [
+        o
+        for m in models
+        if m["model_name"] == "OutputModel"
+        for o in m["state"].get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(shown) == 1

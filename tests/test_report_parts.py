@@ -24,6 +24,7 @@ FINGERPRINT = "0123abcd"
 def part_scores(stage: int, seed: int) -> dict:
     """Made-up scores: the background's gate falls with depth, the legs' rises."""
     gates = {p: 0.45 for p in PARTS} | {"background": 0.6 - 0.1 * stage, "legs": 0.3 + 0.1 * stage}
+    gates["bag"] = 0.35 if stage == 2 else 0.45
     return {
         "explained": 0.2 + 0.1 * stage + 0.02 * seed,
         "explained_person": 0.1,
@@ -58,16 +59,22 @@ def test_part_table_pools_seeds_once_per_run(tmp_path):
     table = parts_summary(parts)
     assert table.shape[0] == 4
     first = table.iloc[0]
-    assert first["parts explain"] == "31 ± 1 %" and first["seeds"] == 2
-    assert first["mean gate: legs"] == "0.400 ± 0.000"
+    assert first[("variance explained", "by the 7 regions")] == "31 ± 1 %"
+    assert first[("seeds", "")] == 2 and first[("mean gate", "legs")] == "0.400 ± 0.000"
     assert table.index.get_level_values("module")[3] == "RGA-SC4 (after conv5_x)"
     sentences = parts_sentences(parts)
     assert len(sentences) == 4
     assert sentences[0].startswith("RGA-SC1 (after conv2_x): the seven regions explain 31%")
     assert "highest mean gate is on the background (0.500)" in sentences[0]
-    assert "lowest on the legs (0.400); 6 of the six body parts (head," in sentences[0]
+    assert "lowest on the legs (0.400); all six body parts get less than" in sentences[0]
+    assert "1 of the six body parts (bag) gets less" in sentences[1]
     assert "every body part gets more than the background" in sentences[3]
     assert attention_parts_table(runs, label="CBAM-CS conv2-5_x").empty
+    flat = parts.assign(explained=np.nan, explained_person=np.nan)  # maps constant per image
+    assert parts_summary(flat).iloc[0][("variance explained", "person vs background")] == (
+        "constant map"
+    )
+    assert "the map is constant over each image" in parts_sentences(flat)[0]
     assert parts_summary(attention_parts_table(runs.iloc[:0])).empty
 
 

@@ -195,6 +195,12 @@ def test_finished_run_is_reported_not_retrained(finished, monkeypatch, capsys):
     )
     assert _id(config) in capsys.readouterr().out
     assert result_path(results, "cli", _id(config)).exists()
+    # the command line records the run as the notebooks do: maps, relations, ranked lists
+    recorded = results / "cli" / "attention"
+    assert {p.name for p in recorded.iterdir()} == {
+        f"{_id(config)}.npz",
+        f"{_id(config)}.ranked.json",
+    }
 
 
 def test_force_retrains(finished, tmp_path):

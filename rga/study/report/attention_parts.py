@@ -43,26 +43,32 @@ def attention_parts_table(runs: pd.DataFrame, label: str | None = None) -> pd.Da
 
 
 def parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
-    """:func:`attention_parts_table` as the page's table: one row per (runs of, setting, stage),
-    columns "parts explain", "person vs background explains" and the mean gate on each region,
-    mean ± sd over seeds (shares in percent). Empty in, empty out."""
+    """:func:`attention_parts_table` (one model) as the page's table: one row per (runs of,
+    module), columns ("variance explained", "by the 7 regions" | "person vs background") in
+    percent and ("mean gate", <region>), mean ± sd over seeds, and the number of seeds.
+    Empty in, empty out."""
     if parts.empty:
         return pd.DataFrame()
     rows = {}
-    for (group, setting, stage), g in parts.groupby(["group", "setting", "stage"], sort=False):
+    for (group, stage), g in parts.groupby(["group", "stage"], sort=False):
         row = {
-            "parts explain": format_mean_sd(100 * g["explained"].astype(float), digits=0) + " %",
-            "person vs background explains": (
-                format_mean_sd(100 * g["explained_person"].astype(float), digits=0) + " %"
-            ),
+            ("variance explained", "by the 7 regions"): _percent(g["explained"]),
+            ("variance explained", "person vs background"): _percent(g["explained_person"]),
         }
         for part in PARTS:
-            row[f"mean gate: {part}"] = format_mean_sd(g[f"mean_{part}"].astype(float), digits=3)
-        row["seeds"] = g["seed"].nunique()
-        rows[(group, setting, f"RGA-SC{stage} (after conv{stage + 1}_x)")] = row
+            row[("mean gate", part)] = format_mean_sd(g[f"mean_{part}"].astype(float), digits=3)
+        row[("seeds", "")] = g["seed"].nunique()
+        rows[(group, f"RGA-SC{stage} (after conv{stage + 1}_x)")] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "setting", "module"])
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["runs of", "module"])
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out
+
+
+def _percent(shares: pd.Series) -> str:
+    """Shares as "mean ± sd %" over seeds; "constant map" when no seed's map varied."""
+    text = format_mean_sd(100 * shares.astype(float), digits=0)
+    return f"{text} %" if text else "constant map"
 
 
 def parts_sentences(parts: pd.DataFrame) -> list[str]:
@@ -74,20 +80,28 @@ def parts_sentences(parts: pd.DataFrame) -> list[str]:
     for stage, g in parts.groupby("stage"):
         means = g[PART_SCORE_COLUMNS].astype(float).mean()
         gates = {p: means[f"mean_{p}"] for p in PARTS if pd.notna(means[f"mean_{p}"])}
-        if not gates or pd.isna(means["explained"]):
+        module = f"RGA-SC{stage} (after conv{stage + 1}_x)"
+        if not gates:
+            continue
+        if pd.isna(means["explained"]):
+            sentences.append(
+                f"{module}: the map is constant over each image (gate {gates[PARTS[0]]:.3f}), "
+                "so no region gets more attention than another."
+            )
             continue
         top, bottom = max(gates, key=gates.get), min(gates, key=gates.get)
         below = [p for p in BODY_PARTS if p in gates and gates[p] < gates.get("background", -1)]
+        if not below:
+            versus = "every body part gets more than the background."
+        elif len(below) == len(BODY_PARTS):
+            versus = "all six body parts get less than the background."
+        else:
+            verb = "gets" if len(below) == 1 else "get"
+            versus = f"{len(below)} of the six body parts ({', '.join(below)}) {verb} less than the background."
         sentences.append(
-            f"RGA-SC{stage} (after conv{stage + 1}_x): the seven regions explain "
-            f"{means['explained']:.0%} of the map's variance over the pixels, person versus "
-            f"background alone {means['explained_person']:.0%}; the highest mean gate is on the "
-            f"{top} ({gates[top]:.3f}), the lowest on the {bottom} ({gates[bottom]:.3f}); "
-            + (
-                f"{len(below)} of the six body parts ({', '.join(below)}) get less than the "
-                "background."
-                if below
-                else "every body part gets more than the background."
-            )
+            f"{module}: the seven regions explain {means['explained']:.0%} of the map's variance "
+            f"over the pixels, person versus background alone {means['explained_person']:.0%}; "
+            f"the highest mean gate is on the {top} ({gates[top]:.3f}), the lowest on the "
+            f"{bottom} ({gates[bottom]:.3f}); {versus}"
         )
     return sentences

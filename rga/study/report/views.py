@@ -307,11 +307,15 @@ def probe_images(
 
 def probe_widget(model, images: torch.Tensor):
     """Jupyter sliders over :func:`probe_view`: the image, the module (stage) and the position
-    (fractions of the image height and width). Returns an ``ipywidgets.interactive``; display it."""
+    (fractions of the image height and width). Returns an ``ipywidgets.interactive``; display it.
+    Its ``result`` is the figure drawn for the current choice."""
     import ipywidgets as widgets
+    from IPython.display import display
 
     def view(image: int, stage: int, y: float, x: float) -> Figure:
-        return probe_view(model, images, image=image, stage=stage, y=y, x=x)
+        figure = probe_view(model, images, image=image, stage=stage, y=y, x=x)
+        display(figure)  # `interactive` (unlike `interact`) shows only what the function displays
+        return figure
 
     stages = sorted(model.attention_modules)
     return widgets.interactive(
