@@ -288,7 +288,7 @@ class TestBuiltBook:
     def test_results_page_shows_ranked_lists_or_says_when_they_appear(self, html):
         section = _soup(html, "results").find("main").find(id="ranked-lists")
         assert section is not None
-        if list((ROOT / "experiments" / "results").glob("*/attention/*.ranked.json")):
+        if _comparison_files("*/attention/*.ranked.json"):
             assert section.select("div.cell_output img")
         else:
             assert "The ranked lists appear here when the study has recorded" in section.get_text()
@@ -298,7 +298,7 @@ class TestBuiltBook:
 def _saved_relations(kind: str) -> bool:
     import numpy as np
 
-    for path in (ROOT / "experiments" / "results").glob("*/attention/*.npz"):
+    for path in _comparison_files("*/attention/*.npz"):
         with np.load(path) as data:
             if kind in str(data["meta"]) and any(k.startswith("relation_row_") for k in data.files):
                 return True
@@ -306,10 +306,19 @@ def _saved_relations(kind: str) -> bool:
 
 
 def _has_record_key(key: str) -> bool:
-    return any(
-        key in json.loads(p.read_text())
-        for p in (ROOT / "experiments" / "results").glob("*/*.json")
-    )
+    return any(key in json.loads(p.read_text()) for p in _comparison_files("*/*.json"))
+
+
+def _comparison_files(pattern: str) -> list[Path]:
+    """Committed results files of the comparisons (not the set-up's: trunk, schedule grid)."""
+    from rga.study.report.paths import SET_UP_EXPERIMENTS
+
+    found = (ROOT / "experiments" / "results").glob(pattern)
+    return [
+        p
+        for p in found
+        if p.relative_to(ROOT / "experiments" / "results").parts[0] not in SET_UP_EXPERIMENTS
+    ]
 
 
 def test_the_interactive_probe_is_installed_with_the_project():

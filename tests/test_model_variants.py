@@ -66,6 +66,8 @@ GATES = {
 RGA_KINDS = [k for k in KINDS if kind_family(k) == "rga"]
 SPATIAL_RELATION_KINDS = ["rga-sc", "rga-s", "rga-s-noori", "rga-sc-parallel", "rga-cs"]
 
+FP = "0123abcd"  # a data tag (the first characters of a data fingerprint)
+
 
 def tiny(kind, positions=(1, 2, 3, 4), seed=0, **kwargs) -> ReIDNet:
     torch.manual_seed(seed)
@@ -471,16 +473,16 @@ def test_committed_results_keep_their_run_ids():
     assert len(paths) >= 3
     for path in paths:
         record = json.loads(path.read_text())
-        assert "rga_embedding" not in record["config"]  # written before the field existed
-        assert run_id(config_from_dict(record["config"])) == path.stem == record["run_id"]
+        config = config_from_dict(record["config"])  # older files lack rga_embedding
+        assert run_id(config, record["data"]["fingerprint"]) == path.stem == record["run_id"]
 
 
 def test_rga_embedding_is_validated_and_hashed_only_when_not_default():
     base = make_config("smoke", kind="rga-cs")
     assert base.rga_embedding == ADDED_FIELDS["rga_embedding"] == "asymmetric"
     symmetric = make_config("smoke", kind="rga-cs", rga_embedding="symmetric")
-    assert run_id(symmetric) != run_id(base)
-    assert run_id(symmetric).startswith("synthreid-resnet18-rga-cs-p1234-s0-")
+    assert run_id(symmetric, FP) != run_id(base, FP)
+    assert run_id(symmetric, FP).startswith("synthreid-resnet18-rga-cs-p1234-s0-")
     with pytest.raises(ValueError, match=r"rga_embedding='shared' is not valid; choose one of"):
         make_config("smoke", rga_embedding="shared")
     with pytest.raises(ValueError, match="applies to kinds with relations"):
@@ -522,13 +524,14 @@ def _record(config):
     ]
     return make_record(
         config,
-        run_id=run_id(config),
+        run_id=run_id(config, FP),
         label=model_label(config),
         metrics=metrics,
         curve=curve,
         train_time_s=1.0,
         eval_time_s=1.0,
         dataset_statistics={"train": {"ids": 4, "images": 8, "cameras": 2}},
+        data={"fingerprint": FP},
         hardware={"device_name": "cpu-x"},
     )
 

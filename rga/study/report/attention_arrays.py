@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rga.analysis.probe import RelationMaps
-from rga.study.report.paths import results_dir
+from rga.study.report.paths import in_comparisons, results_dir
 from rga.study.report.runs import STUDY_PROFILES
 
 __all__ = [
@@ -221,7 +221,8 @@ def find_attention_arrays(
     """Every ``<experiment>/attention/*.npz`` under the results root (one experiment or all)."""
     base = results_dir(experiment, root)
     pattern = "attention/*.npz" if experiment else "*/attention/*.npz"
-    return sorted(base.glob(pattern)) if base.is_dir() else []
+    found = sorted(base.glob(pattern)) if base.is_dir() else []
+    return found if experiment else [p for p in found if in_comparisons(p, root)]
 
 
 def run_attention_arrays(run_id: str, root: str | Path | None = None) -> AttentionArrays | None:

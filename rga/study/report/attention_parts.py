@@ -67,8 +67,10 @@ def parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
 
 def _percent(shares: pd.Series) -> str:
     """Shares as "mean ± sd %" over seeds; "constant map" when no seed's map varied."""
-    text = format_mean_sd(100 * shares.astype(float), digits=0)
-    return f"{text} %" if text else "constant map"
+    values = shares.astype(float)
+    if values.isna().all():
+        return "constant map"
+    return f"{format_mean_sd(100 * values, digits=0)} %"
 
 
 def parts_sentences(parts: pd.DataFrame) -> list[str]:

@@ -18,14 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "SET_UP_EXPERIMENTS",
     "Notice",
     "benchmarks_dir",
     "book_dir",
     "checkpoints_dir",
+    "in_comparisons",
     "missing_results_message",
     "repo_root",
     "results_dir",
 ]
+
+
+# Experiments whose runs serve the study's set-up (the pretrained trunk, the schedule rule), not
+# its comparisons: pages that gather runs of every experiment leave them out, so the grid's test
+# metrics stay unseen (the Regime page shows their training losses).
+SET_UP_EXPERIMENTS = ("pretrain", "regime")
+
+
+def in_comparisons(path: str | Path, root: str | Path | None = None) -> bool:
+    """Whether a file under the results root belongs to a comparison, not to the set-up."""
+    relative = Path(path).resolve().relative_to(results_dir(None, root).resolve())
+    return relative.parts[0] not in SET_UP_EXPERIMENTS
 
 
 def repo_root(start: str | Path | None = None) -> Path:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rga.study.report.paths import results_dir
+from rga.study.report.paths import in_comparisons, results_dir
 
 __all__ = [
     "find_ranked_lists",
@@ -62,7 +62,8 @@ def find_ranked_lists(experiment: str | None = None, root: str | Path | None = N
     all)."""
     base = results_dir(experiment, root)
     pattern = "attention/*.ranked.json" if experiment else "*/attention/*.ranked.json"
-    return sorted(base.glob(pattern)) if base.is_dir() else []
+    found = sorted(base.glob(pattern)) if base.is_dir() else []
+    return found if experiment else [p for p in found if in_comparisons(p, root)]
 
 
 def select_ranked_lists(

@@ -23,7 +23,7 @@ from rga.study.report.labels import (
     run_settings,
     setting_label,
 )
-from rga.study.report.paths import Notice, results_dir
+from rga.study.report.paths import Notice, in_comparisons, results_dir
 
 # The profiles of the study's runs: the book shows these runs and no others (a smoke run a user
 # made to try a notebook writes into the same folders). `cpu`: the first study, from scratch;
@@ -47,7 +47,11 @@ def load_runs(
     none.
     """
     folder = results_dir(experiment, root)
-    paths = sorted(p for p in folder.rglob("*.json") if p.parent.name != "attention")
+    paths = sorted(
+        p
+        for p in folder.rglob("*.json")
+        if p.parent.name != "attention" and (experiment or in_comparisons(p, root))
+    )
     if not paths:
         return pd.DataFrame()
     from rga.study.results import load_results
@@ -85,7 +89,7 @@ def left_out_profiles(
     left_out: dict[str, int] = {}
     for folder in folders:
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
-            if path.parent.name == "attention":
+            if path.parent.name == "attention" or not (experiments or in_comparisons(path, root)):
                 continue
             profile = json.loads(path.read_text()).get("config", {}).get("profile")
             if profile not in STUDY_PROFILES:
