@@ -5,7 +5,8 @@ configuration (rga.engine.config.run_id), so different settings never overwrite 
 same setting run again replaces its own file. Keys (see `make_record`): config, run_id, label,
 metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one dict per epoch),
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
-dataset_statistics, created, and optionally attention_precision.
+dataset_statistics, created, compile (None, or {compiled, seconds, error} of a run with
+config.compile: its compile time is not in train_time_s), and optionally attention_precision.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ def train_run(
         dataset_statistics=trained["dataset_statistics"],
         hardware=trained["hardware"],
         checkpoint=trained["checkpoint"],
+        compile=trained.get("compile"),
     )
     write_result(record, results_root)
     return record

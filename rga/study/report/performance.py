@@ -25,6 +25,22 @@ def _model_rows(record: dict) -> list[dict]:
     r, t = record.get("ratios") or {}, record.get("targets") or {}
     settings = record.get("settings") or {}
     where = f"bench_model, {settings.get('device', '?')}, batch {settings.get('batch', '?')}"
+    if settings.get("compile"):
+        return (
+            [
+                {
+                    "quantity": "compiled RGA-SC factorised / compiled baseline, training step time",
+                    "measured": f"{r['step_time_vs_baseline']:.2f}x",
+                    "target": f"≤ {t['step_time_vs_baseline_max']}x",
+                    "verdict": _check(
+                        r["step_time_vs_baseline"], t["step_time_vs_baseline_max"], True
+                    ),
+                    "benchmark": where.replace("bench_model", "bench_model --compile"),
+                }
+            ]
+            if "step_time_vs_baseline" in r
+            else []
+        )
     specs = [
         ("RGA-SC factorised / baseline, training step time", "step_time_vs_baseline",
          "step_time_vs_baseline_max", True),
@@ -50,6 +66,28 @@ def _model_rows(record: dict) -> list[dict]:
                 "target": f"{'≤' if at_most else '≥'} {limit}x" if limit is not None else "",
                 "verdict": _check(r[key], limit, at_most),
                 "benchmark": where,
+            }
+        )
+    return rows
+
+
+def _training_rows(record: dict) -> list[dict]:
+    """Per model and thread count: a whole cpu-profile run's time, eager / compiled (each compile
+    cache state) and eager / tuned eager, against the run-speedup target."""
+    limit = (record.get("targets") or {}).get("run_speedup_min")
+    rows = []
+    for row in record.get("rows") or []:
+        if row["variant"] == "eager":
+            continue
+        target = limit if row["variant"].startswith("compiled") else None
+        rows.append(
+            {
+                "quantity": f"{row['model']}, {row['threads']} thread(s): cpu-profile run time, "
+                f"eager before / {row['variant']}",
+                "measured": f"{row['run_speedup']:.2f}x",
+                "target": f"≥ {target}x" if target is not None else "",
+                "verdict": _check(row["run_speedup"], target, False),
+                "benchmark": f"bench_training, load {row['load_1min']:.1f}",
             }
         )
     return rows
@@ -125,6 +163,8 @@ def target_checks(records: dict[str, dict]) -> pd.DataFrame:
             rows += _model_rows(record)
         elif record.get("benchmark", name) == "bench_evaluation":
             rows += _evaluation_rows(record)
+        elif record.get("benchmark", name) == "bench_training":
+            rows += _training_rows(record)
     return pd.DataFrame(rows, columns=["quantity", "measured", "target", "verdict", "benchmark"])
 
 
