@@ -9,14 +9,16 @@ Each model runs in its own fresh process, so peak memory is not shared between t
 memory is the process's peak resident set size (total, and the increase over the process right
 before its first training step); on CUDA it is torch.cuda.max_memory_allocated.
 
-With --compile, the baseline and RGA-SC (factorised) train step run under torch.compile
-(inductor) instead, each compiled in its own process before the timed steps (the compile time,
-with an empty inductor cache unless TORCHINDUCTOR_CACHE_DIR holds one, is recorded); inference
-is not timed then. The record goes to bench_model_compiled.json, so both stay side by side.
+With --compile it measures instead, in one process, the training step of the baseline and of
+RGA-SC (factorised), each eager and under torch.compile (inductor): all four compiled or built
+first (compile time recorded; an empty inductor cache unless TORCHINDUCTOR_CACHE_DIR holds one),
+then their steps interleaved (baseline, RGA-SC, compiled baseline, compiled RGA-SC, ...), so the
+load of a shared machine weighs on all four alike. No memory or inference figures then; the
+record goes to bench_model_compiled.json.
 
     python benchmarks/bench_model.py                     # prints a table, writes JSON
     python benchmarks/bench_model.py --device cuda --batch 64
-    python benchmarks/bench_model.py --compile           # compiled RGA-SC / compiled baseline
+    python benchmarks/bench_model.py --compile --threads 1   # compiled RGA-SC / compiled baseline
 
 Ratios are the figures to quote: absolute times depend on the machine.
 """
@@ -73,21 +75,16 @@ def measure(variant: str, args: argparse.Namespace) -> dict:
     model = ReIDNet(
         num_classes=751, arch=args.arch, height=args.height, width=args.width, **VARIANTS[variant]
     ).to(device)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-4, weight_decay=5e-4)
     images = torch.randn(args.batch, 3, args.height, args.width, device=device)
-    if args.channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
     targets = torch.arange(num_ids, device=device).repeat_interleave(4)
-    net = torch.compile(model) if args.compile else model
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
     def train_step():
-        out = net(images)
+        out = model(images)
         loss = cross_entropy_label_smooth(out.logits, targets) + triplet_hard(out.z, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -97,11 +94,9 @@ def measure(variant: str, args: argparse.Namespace) -> dict:
     rss_before = _rss_mib()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
     for _ in range(args.warmup):
         train_step()
     sync()
-    warmup_s = time.perf_counter() - start
     step_times = []
     for _ in range(args.steps):
         t0 = time.perf_counter()
@@ -115,20 +110,6 @@ def measure(variant: str, args: argparse.Namespace) -> dict:
         peak_total = _peak_rss_mib()
         peak_increase = peak_total - rss_before
 
-    step = sorted(step_times)[len(step_times) // 2]
-    row = {
-        "variant": variant,
-        "step_time_s": step,
-        "train_images_per_s": args.batch / step,
-        "peak_memory_mib": peak_total,
-        "step_memory_mib": peak_increase,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "load_1min": os.getloadavg()[0],
-    }
-    if args.compile:  # the warm-up steps hold the compilation; eval mode would compile again
-        row["compile_s"] = warmup_s - (args.warmup - 1) * step
-        return row
-
     model.eval()
     infer_times = []
     with torch.no_grad():
@@ -139,8 +120,105 @@ def measure(variant: str, args: argparse.Namespace) -> dict:
             model(images)
             sync()
             infer_times.append(time.perf_counter() - t0)
+    step = sorted(step_times)[len(step_times) // 2]
     infer = sorted(infer_times)[len(infer_times) // 2]
-    return {**row, "inference_images_per_s": args.batch / infer}
+    return {
+        "variant": variant,
+        "step_time_s": step,
+        "train_images_per_s": args.batch / step,
+        "peak_memory_mib": peak_total,
+        "step_memory_mib": peak_increase,
+        "inference_images_per_s": args.batch / infer,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def measure_compiled(args: argparse.Namespace) -> list[dict]:
+    """Eager and compiled training steps of the baseline and RGA-SC, interleaved in this process."""
+    import torch
+
+    from rga.losses import cross_entropy_label_smooth, triplet_hard
+    from rga.model import ReIDNet
+
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    num_ids = args.batch // 4
+    images = torch.randn(args.batch, 3, args.height, args.width, device=device)
+    targets = torch.arange(num_ids, device=device).repeat_interleave(4)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def make_step(variant: str, compiled: bool):
+        torch.manual_seed(0)
+        model = ReIDNet(
+            num_classes=751, arch=args.arch, height=args.height, width=args.width,
+            **VARIANTS[variant],
+        ).to(device).train()  # fmt: skip
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-4, weight_decay=5e-4)
+        net = torch.compile(model) if compiled else model
+
+        def train_step():
+            out = net(images)
+            loss = cross_entropy_label_smooth(out.logits, targets) + triplet_hard(out.z, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sync()
+
+        return train_step
+
+    steps, rows = {}, {}
+    for compiled in (False, True):
+        for variant in COMPILED_VARIANTS:
+            name = f"{variant}{', compiled' if compiled else ''}"
+            print(f"building {name} ...", file=sys.stderr, flush=True)
+            steps[name] = make_step(variant, compiled)
+            start = time.perf_counter()
+            steps[name]()  # compiles forward and backward
+            rows[name] = {"variant": name, "first_step_s": time.perf_counter() - start}
+    times = {name: [] for name in steps}
+    for repeat in range(args.warmup + args.steps):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if repeat >= args.warmup:
+                times[name].append(time.perf_counter() - start)
+    for name, row in rows.items():
+        step = sorted(times[name])[len(times[name]) // 2]
+        row.update(step_time_s=step, train_images_per_s=args.batch / step)
+        row["compile_s"] = row.pop("first_step_s") - step if "compiled" in name else 0.0
+        row["load_1min"] = os.getloadavg()[0]
+    return list(rows.values())
+
+
+def compiled_ratios(rows: dict[str, dict]) -> dict:
+    base, fact = rows["baseline, compiled"], rows["rga-sc factorised, compiled"]
+    eager_base, eager_fact = rows["baseline"], rows["rga-sc factorised"]
+    return {
+        "step_time_vs_baseline": fact["step_time_s"] / base["step_time_s"],
+        "eager_step_time_vs_baseline": eager_fact["step_time_s"] / eager_base["step_time_s"],
+        "baseline_compile_speedup": eager_base["step_time_s"] / base["step_time_s"],
+        "rga_sc_compile_speedup": eager_fact["step_time_s"] / fact["step_time_s"],
+    }
+
+
+def print_compiled(rows: dict[str, dict], r: dict) -> None:
+    for row in rows.values():
+        print(
+            f"{row['variant']:<30} step {row['step_time_s']:7.3f} s, "
+            f"{row['train_images_per_s']:5.1f} img/s, compile {row['compile_s']:5.0f} s"
+        )
+    limit = COMPILED_TARGETS["step_time_vs_baseline_max"]
+    ok = r["step_time_vs_baseline"] <= limit
+    print(
+        f"\nRGA-SC / baseline, step time: eager {r['eager_step_time_vs_baseline']:.2f}x, compiled "
+        f"{r['step_time_vs_baseline']:.2f}x (target <= {limit}x: {'meets' if ok else 'MISSES'} "
+        f"target); compile speeds up the baseline {r['baseline_compile_speedup']:.2f}x, RGA-SC "
+        f"{r['rga_sc_compile_speedup']:.2f}x"
+    )
 
 
 def machine_info(device: str) -> dict:
@@ -157,15 +235,6 @@ def machine_info(device: str) -> dict:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
-
-
-def compiled_ratios(rows: dict[str, dict]) -> dict:
-    base, fact = (rows[k] for k in COMPILED_VARIANTS)
-    return {
-        "step_time_vs_baseline": fact["step_time_s"] / base["step_time_s"],
-        "peak_memory_vs_baseline": fact["peak_memory_mib"] / base["peak_memory_mib"],
-        "step_memory_vs_baseline": fact["step_memory_mib"] / base["step_memory_mib"],
-    }
 
 
 def ratios(rows: dict[str, dict]) -> dict:
@@ -222,21 +291,6 @@ def print_table(rows: dict[str, dict], r: dict) -> None:
     )
 
 
-def print_compiled(rows: dict[str, dict], r: dict) -> None:
-    for row in rows.values():
-        print(
-            f"{row['variant']:<22} step {row['step_time_s']:.3f} s, "
-            f"{row['train_images_per_s']:.1f} img/s, peak {row['peak_memory_mib']:.0f} MiB, "
-            f"compiled in {row['compile_s']:.0f} s"
-        )
-    limit = COMPILED_TARGETS["step_time_vs_baseline_max"]
-    ok = r["step_time_vs_baseline"] <= limit
-    print(
-        f"compiled RGA-SC / compiled baseline, step time: {r['step_time_vs_baseline']:.2f}x "
-        f"(target <= {limit}x: {'meets' if ok else 'MISSES'} target)"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
@@ -247,21 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3, help="timed steps (the median is kept)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS))
-    parser.add_argument(
-        "--compile", action="store_true", help="torch.compile the train step (see above)"
-    )
-    parser.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--compile", action="store_true", help="eager vs torch.compile, see above")
     parser.add_argument("--json", help="default: benchmarks/results/bench_model[_compiled].json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.batch % 4:
         parser.error("--batch must be a multiple of 4 (P identities x K=4 images)")
-    if args.variants is None:
-        args.variants = list(COMPILED_VARIANTS if args.compile else VARIANTS)
     if args.json is None:
-        suffix = "_compiled" if args.compile else ""
-        args.json = f"benchmarks/results/bench_model{suffix}.json"
+        args.json = f"benchmarks/results/bench_model{'_compiled' if args.compile else ''}.json"
 
     if args.worker:  # child process: measure one variant, print JSON
         print(json.dumps(measure(args.worker, args)))
@@ -269,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
 
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     rows = {}
-    for variant in args.variants:
+    if args.compile:
+        args.variants = list(COMPILED_VARIANTS)
+        rows = {row["variant"]: row for row in measure_compiled(args)}
+    for variant in [] if args.compile else args.variants:
         print(f"measuring {variant} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(
             [sys.executable, __file__, *passthrough, "--worker", variant],
@@ -289,14 +340,15 @@ def main(argv: list[str] | None = None) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rows": list(rows.values()),
     }
-    if not args.compile and set(rows) == set(VARIANTS):
+    if args.compile:
+        record["ratios"] = compiled_ratios(rows)
+        record["targets"] = COMPILED_TARGETS
+        record["machine"]["load_1min"] = os.getloadavg()[0]
+        print_compiled(rows, record["ratios"])
+    elif set(rows) == set(VARIANTS):
         record["ratios"] = ratios(rows)
         record["targets"] = TARGETS
         print_table(rows, record["ratios"])
-    elif args.compile and set(rows) == set(COMPILED_VARIANTS):
-        record["ratios"] = compiled_ratios(rows)
-        record["targets"] = COMPILED_TARGETS
-        print_compiled(rows, record["ratios"])
     else:
         for row in rows.values():
             print(row)
