@@ -13,9 +13,10 @@ The compiled module shares its parameters with `model`: checkpoints save ``model
 Compile cache. inductor keeps compiled graphs on disk (its FX graph cache, and the AOTAutograd
 cache above it; `cache_settings`), keyed by the graph, the input shapes, the torch version and
 the CPU thread count, under ``TORCHINDUCTOR_CACHE_DIR`` (default ``/tmp/torchinductor_<user>``).
-Every training process of a study reads the same folder, so only the first run of each model
-and input shape pays the whole compilation (about 4 minutes for RGA-SC on one core); later runs
-trace the model again but load the compiled kernels (about 10 seconds). Point
+Every training process of a study reads the same folder, so only the first run of each model,
+input shape and thread count pays the whole compilation (cpu profile, one core: about 4 minutes
+for RGA-SC at four stages, 1 for the baseline); later runs trace the model again but load the
+compiled kernels (20 and 6 seconds; benchmarks/bench_training.py). Point
 ``TORCHINDUCTOR_CACHE_DIR`` at a lasting folder to keep the cache across reboots.
 """
 

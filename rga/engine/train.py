@@ -1,7 +1,8 @@
 """Train one re-id model: the official recipe (spec section 2), resumable, on CPU, GPU or torchrun.
 
 ``train(make_config("smoke"))`` builds the data, the model and the optimiser, resumes from
-``<checkpoint_root>/<run_id>/last.pt`` if a killed run left one, then for each epoch sets the LR,
+``<checkpoint_root>/<run_id>/last.pt`` if a killed run left one, compiles the training step when
+``config.compile`` asks for it (``rga.engine.compile``), then for each epoch sets the LR,
 runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard triplet on z,
 backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
 (no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
