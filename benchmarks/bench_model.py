@@ -9,8 +9,16 @@ Each model runs in its own fresh process, so peak memory is not shared between t
 memory is the process's peak resident set size (total, and the increase over the process right
 before its first training step); on CUDA it is torch.cuda.max_memory_allocated.
 
+With --compile it measures instead, in one process, the training step of the baseline and of
+RGA-SC (factorised), each eager and under torch.compile (inductor): all four compiled or built
+first (compile time recorded; an empty inductor cache unless TORCHINDUCTOR_CACHE_DIR holds one),
+then their steps interleaved (baseline, RGA-SC, compiled baseline, compiled RGA-SC, ...), so the
+load of a shared machine weighs on all four alike. No memory or inference figures then; the
+record goes to bench_model_compiled.json.
+
     python benchmarks/bench_model.py                     # prints a table, writes JSON
     python benchmarks/bench_model.py --device cuda --batch 64
+    python benchmarks/bench_model.py --compile --threads 1   # compiled RGA-SC / compiled baseline
 
 Ratios are the figures to quote: absolute times depend on the machine.
 """
@@ -37,6 +45,8 @@ TARGETS = {
     "peak_memory_vs_baseline_max": 1.3,
     "speedup_vs_materialised_min": 2.5,
 }
+COMPILED_VARIANTS = ("baseline", "rga-sc factorised")
+COMPILED_TARGETS = {"step_time_vs_baseline_max": 1.1}
 
 
 def _rss_mib() -> float:
@@ -123,6 +133,94 @@ def measure(variant: str, args: argparse.Namespace) -> dict:
     }
 
 
+def measure_compiled(args: argparse.Namespace) -> list[dict]:
+    """Eager and compiled training steps of the baseline and RGA-SC, interleaved in this process."""
+    import torch
+
+    from rga.losses import cross_entropy_label_smooth, triplet_hard
+    from rga.model import ReIDNet
+
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    num_ids = args.batch // 4
+    images = torch.randn(args.batch, 3, args.height, args.width, device=device)
+    targets = torch.arange(num_ids, device=device).repeat_interleave(4)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def make_step(variant: str, compiled: bool):
+        torch.manual_seed(0)
+        model = ReIDNet(
+            num_classes=751, arch=args.arch, height=args.height, width=args.width,
+            **VARIANTS[variant],
+        ).to(device).train()  # fmt: skip
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-4, weight_decay=5e-4)
+        net = torch.compile(model) if compiled else model
+
+        def train_step():
+            out = net(images)
+            loss = cross_entropy_label_smooth(out.logits, targets) + triplet_hard(out.z, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sync()
+
+        return train_step
+
+    steps, rows = {}, {}
+    for compiled in (False, True):
+        for variant in COMPILED_VARIANTS:
+            name = f"{variant}{', compiled' if compiled else ''}"
+            print(f"building {name} ...", file=sys.stderr, flush=True)
+            steps[name] = make_step(variant, compiled)
+            start = time.perf_counter()
+            steps[name]()  # compiles forward and backward
+            rows[name] = {"variant": name, "first_step_s": time.perf_counter() - start}
+    times = {name: [] for name in steps}
+    for repeat in range(args.warmup + args.steps):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if repeat >= args.warmup:
+                times[name].append(time.perf_counter() - start)
+    for name, row in rows.items():
+        step = sorted(times[name])[len(times[name]) // 2]
+        row.update(step_time_s=step, train_images_per_s=args.batch / step)
+        row["compile_s"] = row.pop("first_step_s") - step if "compiled" in name else 0.0
+        row["load_1min"] = os.getloadavg()[0]
+    return list(rows.values())
+
+
+def compiled_ratios(rows: dict[str, dict]) -> dict:
+    base, fact = rows["baseline, compiled"], rows["rga-sc factorised, compiled"]
+    eager_base, eager_fact = rows["baseline"], rows["rga-sc factorised"]
+    return {
+        "step_time_vs_baseline": fact["step_time_s"] / base["step_time_s"],
+        "eager_step_time_vs_baseline": eager_fact["step_time_s"] / eager_base["step_time_s"],
+        "baseline_compile_speedup": eager_base["step_time_s"] / base["step_time_s"],
+        "rga_sc_compile_speedup": eager_fact["step_time_s"] / fact["step_time_s"],
+    }
+
+
+def print_compiled(rows: dict[str, dict], r: dict) -> None:
+    for row in rows.values():
+        print(
+            f"{row['variant']:<30} step {row['step_time_s']:7.3f} s, "
+            f"{row['train_images_per_s']:5.1f} img/s, compile {row['compile_s']:5.0f} s"
+        )
+    limit = COMPILED_TARGETS["step_time_vs_baseline_max"]
+    ok = r["step_time_vs_baseline"] <= limit
+    print(
+        f"\nRGA-SC / baseline, step time: eager {r['eager_step_time_vs_baseline']:.2f}x, compiled "
+        f"{r['step_time_vs_baseline']:.2f}x (target <= {limit}x: {'meets' if ok else 'MISSES'} "
+        f"target); compile speeds up the baseline {r['baseline_compile_speedup']:.2f}x, RGA-SC "
+        f"{r['rga_sc_compile_speedup']:.2f}x"
+    )
+
+
 def machine_info(device: str) -> dict:
     import torch
 
@@ -204,11 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--json", default="benchmarks/results/bench_model.json")
+    parser.add_argument("--compile", action="store_true", help="eager vs torch.compile, see above")
+    parser.add_argument("--json", help="default: benchmarks/results/bench_model[_compiled].json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.batch % 4:
         parser.error("--batch must be a multiple of 4 (P identities x K=4 images)")
+    if args.json is None:
+        args.json = f"benchmarks/results/bench_model{'_compiled' if args.compile else ''}.json"
 
     if args.worker:  # child process: measure one variant, print JSON
         print(json.dumps(measure(args.worker, args)))
@@ -216,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
 
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     rows = {}
-    for variant in args.variants:
+    if args.compile:
+        args.variants = list(COMPILED_VARIANTS)
+        rows = {row["variant"]: row for row in measure_compiled(args)}
+    for variant in [] if args.compile else args.variants:
         print(f"measuring {variant} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(
             [sys.executable, __file__, *passthrough, "--worker", variant],
@@ -236,7 +340,12 @@ def main(argv: list[str] | None = None) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rows": list(rows.values()),
     }
-    if set(rows) == set(VARIANTS):
+    if args.compile:
+        record["ratios"] = compiled_ratios(rows)
+        record["targets"] = COMPILED_TARGETS
+        record["machine"]["load_1min"] = os.getloadavg()[0]
+        print_compiled(rows, record["ratios"])
+    elif set(rows) == set(VARIANTS):
         record["ratios"] = ratios(rows)
         record["targets"] = TARGETS
         print_table(rows, record["ratios"])

@@ -132,6 +132,8 @@ def test_run_id_is_stable_and_ignores_where_the_run_happens():
         config, experiment="other", device="auto", workers=2, data_root="/elsewhere"
     )
     assert run_id(same, FINGERPRINT) == run_id(config, FINGERPRINT)
+    faster = dataclasses.replace(config, compile=True, channels_last=True, fused_optimizer=True)
+    assert run_id(faster, FINGERPRINT) == run_id(config, FINGERPRINT)
     for change in ({"seed": 1}, {"positions": (3,)}, {"base_lr": 1e-3}, {"eval_feature": "z_hat"}):
         assert run_id(dataclasses.replace(config, **change), FINGERPRINT) != run_id(
             config, FINGERPRINT
@@ -186,3 +188,22 @@ def test_config_archs_exist_in_the_model():
     from rga.model.backbone import ARCHS as MODEL_ARCHS
 
     assert set(ARCHS) <= set(MODEL_ARCHS)
+
+
+@pytest.mark.parametrize(
+    "profile, before",
+    [
+        ("smoke", "synthreid-resnet18-rga-sc-p1234-s0-ceeaea0b-d01234567"),
+        ("cpu", "synthreid-resnet18-w0.5-rga-sc-p1234-s0-488c7fef-d01234567"),
+    ],
+)
+def test_speed_fields_leave_run_ids_as_they_were(profile, before):
+    """The run ids of issue 14's parent commit: adding `compile`, `channels_last` and
+    `fused_optimizer` (and turning them on in a profile) changes none, also for a config saved
+    without those keys."""
+    config = make_config(profile)
+    assert run_id(config, FINGERPRINT) == before
+    saved = config.to_dict()
+    for name in ("compile", "channels_last", "fused_optimizer"):
+        saved.pop(name)
+    assert run_id(config_from_dict(saved), FINGERPRINT) == before

@@ -1,6 +1,6 @@
 """The Performance page's target table against hand-made benchmark records."""
 
-from rga.study.report.performance import target_checks
+from rga.study.report.performance import benchmark_tables, target_checks
 
 MODEL = {
     "benchmark": "bench_model",
@@ -82,3 +82,53 @@ def test_benchmark_tables_format_each_column_and_keep_small_numbers():
     assert "tolerance = 1e-4" in details["torchreid_agreement"]
     assert "max_abs_diff_cmc = 2e-8" in details["torchreid_agreement"]
     assert details["config"] == "gallery = 19,732, seed = 0"
+
+
+def _training_row(variant, speedup):
+    return {"model": "rga-sc", "threads": 1, "variant": variant, "run_speedup": speedup,
+            "load_1min": 1.2}  # fmt: skip
+
+
+TRAINING = {
+    "benchmark": "bench_training",
+    "rows": [
+        _training_row("eager", 1.0),
+        _training_row("tuned", 1.31),
+        _training_row("compiled, empty cache", 1.1),
+        _training_row("compiled, warm cache", 1.52),
+    ],
+    "targets": {"run_speedup_min": 1.5},
+    "evaluation": {"compile_s": 40.0, "forward_images_per_s": {"eager, batch 128": 300.0}},
+}
+COMPILED_MODEL = {
+    "benchmark": "bench_model",
+    "settings": {"device": "cpu", "batch": 16, "compile": True},
+    "ratios": {"step_time_vs_baseline": 1.15, "eager_step_time_vs_baseline": 1.36},
+    "targets": {"step_time_vs_baseline_max": 1.1},
+}
+
+
+def test_training_run_speedups_are_judged_against_the_target():
+    table = target_checks({"bench_training": TRAINING}).set_index("quantity")
+    assert len(table) == 3  # the eager row is the reference, not a row
+    name = "rga-sc, 1 thread(s): cpu-profile run time, eager before / {}"
+    assert table.loc[name.format("compiled, empty cache"), "verdict"] == "misses target"
+    warm = table.loc[name.format("compiled, warm cache")]
+    assert (warm["measured"], warm["target"], warm["verdict"]) == (
+        "1.52x",
+        "≥ 1.5x",
+        "meets target",
+    )
+    assert table.loc[name.format("tuned"), "verdict"] == "misses target"
+
+
+def test_compiled_model_benchmark_has_its_own_target_row():
+    row, eager = target_checks({"bench_model_compiled": COMPILED_MODEL}).to_dict("records")
+    assert row["quantity"].startswith("compiled RGA-SC") and row["verdict"] == "misses target"
+    assert row["benchmark"] == "bench_model --compile, cpu, batch 16"
+    assert (eager["measured"], eager["target"], eager["verdict"]) == ("1.36x", "", "")
+
+
+def test_nested_benchmark_entries_become_rows():
+    _, details = benchmark_tables(TRAINING)
+    assert details["evaluation"] == "compile_s = 40, forward_images_per_s: eager, batch 128 = 300"

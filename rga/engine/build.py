@@ -102,8 +102,13 @@ def build_model(config: RunConfig, num_classes: int) -> ReIDNet:
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
     """Adam with coupled L2 (torch Adam weight_decay, not AdamW) on every trainable parameter,
-    as the official code; or Nesterov SGD. The LR is set per epoch by the loop."""
+    as the official code; or Nesterov SGD. The LR is set per epoch by the loop.
+
+    ``config.fused_optimizer`` takes torch's fused kernel (all parameters in one pass) instead of
+    the per-parameter loop: the same update up to float rounding, several times faster on a CPU.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
+    fused = config.fused_optimizer or None  # None: torch's default implementation
     if config.optimizer == "adam":
         return torch.optim.Adam(
             params,
@@ -111,6 +116,7 @@ def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimize
             betas=(0.9, 0.999),
             eps=1e-8,
             weight_decay=config.weight_decay,
+            fused=fused,
         )
     return torch.optim.SGD(
         params,
@@ -118,6 +124,7 @@ def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimize
         momentum=config.momentum,
         nesterov=True,
         weight_decay=config.weight_decay,
+        fused=fused,
     )
 
 

@@ -23,6 +23,19 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
+def seed_sample(seed: int) -> None:
+    """`seed_everything` for one training image, without its cost: the same CPU torch, numpy and
+    `random` states, and the CUDA generators when CUDA is already initialised (as it is on a GPU
+    run). `torch.manual_seed` also queues a seed for every accelerator backend not initialised
+    yet (CUDA, XPU, MTIA on a CPU run), formatting a stack trace for each: about half the time
+    of the CPU data path, done for every image."""
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_initialized():
+        torch.cuda.manual_seed_all(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
 def epoch_seed(*keys: int) -> int:
     """A 32-bit seed mixed from `keys`, e.g. (run seed, epoch, rank)."""
     return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
@@ -73,7 +86,8 @@ class SampleSeeds(Sampler):
 
 
 class SeededDataset(Dataset):
-    """Wrap a dataset: item (seed, index) seeds torch, numpy and `random`, then loads `index`."""
+    """Wrap a dataset: item (seed, index) seeds torch, numpy and `random` (`seed_sample`), then
+    loads `index`."""
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
@@ -83,5 +97,5 @@ class SeededDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int]):
         seed, index = key
-        seed_everything(seed)
+        seed_sample(seed)
         return self.dataset[index]

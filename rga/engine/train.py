@@ -2,10 +2,11 @@
 
 ``train(make_config("smoke"))`` loads and checks the data, locks the run folder
 ``<checkpoint_root>/<run_id>/`` (the run id names the config and the data's fingerprint), builds
-the model and the optimiser, resumes from ``last.pt`` if a killed run left one, then for each
+the model and the optimiser, resumes from ``last.pt`` if a killed run left one, compiles the
+training step when ``config.compile`` asks for it (``rga.engine.compile``), then for each
 epoch sets the LR, runs the P x K batches (forward, label-smoothed CE on the logits + batch-hard
-triplet on z, backward, step), logs one line and writes a checkpoint. The last epoch's model is evaluated
-(no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
+triplet on z, backward, step), logs one line and writes a checkpoint. The last epoch's model is
+evaluated (no model selection, as in the official code) and kept, with its metrics, as ``final.pt``.
 
 This module writes checkpoints only; results files are the study's (``rga.study.train``, also
 the command line).
@@ -52,6 +53,7 @@ from rga.engine.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
+from rga.engine.compile import compile_for_training
 from rga.engine.config import (
     RUN_ID_EXCLUDED,
     RunConfig,
@@ -101,6 +103,7 @@ def train(
                 _discard_checkpoints(run_dir, ctx)
             run = _set_up(config, dataset, data, run_dir, ctx)
             _resume(run)
+            _compile(run)
             for epoch in range(run.start_epoch, config.epochs):
                 entry = _train_epoch(run, epoch, progress)
                 run.curve.append(entry)
@@ -132,6 +135,7 @@ class _Run:
     grad_norms: GradientNorms | None = None  # this epoch's
     start_epoch: int = 0
     curve: list[dict] = field(default_factory=list)
+    compiled: dict | None = None  # {compiled, seconds, error} of this session, with config.compile
 
 
 def _load_data(config: RunConfig, checkpoint_root, ctx: distributed.Context) -> ReIDDataset:
@@ -167,6 +171,8 @@ def _set_up(
     )
     seed_everything(config.seed)
     model = build_model(config, dataset.num_train_pids).to(ctx.device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     if config.sync_bn and ctx.world_size > 1:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return _Run(
@@ -194,6 +200,8 @@ def _resume(run: _Run) -> None:
         _check_same_data(state, run.data, path)
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
+        for group in run.optimizer.param_groups:  # the saved run may have used another kernel
+            group["fused"] = run.config.fused_optimizer or None
         run.scaler.load_state_dict(state["scaler"])
         if state["sampler"]["world_size"] != run.ctx.world_size:
             n = state["sampler"]["world_size"]
@@ -213,6 +221,27 @@ def _resume(run: _Run) -> None:
         run.net = DistributedDataParallel(
             run.model, device_ids=[device.index] if device.type == "cuda" else None
         )
+
+
+def _compile(run: _Run) -> None:
+    """With ``config.compile``: compile the training step now, on a random batch of the training
+    shape (nothing of the run changes; see rga.engine.compile), and log how long it took."""
+    if not run.config.compile:
+        return
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(
+        run.sampler.local_batch_size, 3, run.config.height, run.config.width, generator=generator
+    )
+    pids = torch.arange(run.sampler.local_batch_size) // run.config.instances_per_id
+
+    def warm_up(net: nn.Module) -> torch.Tensor:
+        return _losses(run, net, images, pids)[0]
+
+    result = compile_for_training(run.net, run.model, warm_up)
+    run.net = result.net
+    run.compiled = {"compiled": result.compiled, "seconds": result.seconds, "error": result.error}
+    if run.ctx.is_main:
+        _log(run.run_dir, f"# {result.describe()}")
 
 
 def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict:
@@ -263,18 +292,7 @@ def _train_step(run: _Run, images: torch.Tensor, pids: torch.Tensor) -> torch.Te
 
     Nothing is updated when the loss is not finite: the caller stops the run.
     """
-    config, device = run.config, run.ctx.device
-    images = images.to(device, non_blocking=True)
-    pids = pids.to(device, non_blocking=True)
-    amp_dtype = AMP_DTYPES[config.amp]
-    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-        out = run.net(images)
-    ce = cross_entropy_label_smooth(out.logits.float(), pids, epsilon=config.label_smoothing)
-    z, targets = out.z.float(), pids
-    if config.triplet_scope == "global":  # mine over the whole P x K batch of all ranks
-        z, targets = distributed.gather_with_grad(z), distributed.gather(targets)
-    triplet = triplet_hard(z, targets, margin=config.margin)
-    loss = ce + triplet
+    loss, ce, triplet = _losses(run, run.net, images, pids)
     losses = distributed.mean_over_ranks(torch.stack([loss, ce, triplet]).detach())
     if not torch.isfinite(losses).all():
         return losses
@@ -284,6 +302,25 @@ def _train_step(run: _Run, images: torch.Tensor, pids: torch.Tensor) -> torch.Te
     run.scaler.step(run.optimizer)
     run.scaler.update()
     return losses
+
+
+def _losses(
+    run: _Run, net: nn.Module, images: torch.Tensor, pids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Forward `images` through `net` and return (CE + triplet, CE, triplet) of this rank."""
+    config, device = run.config, run.ctx.device
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    images = images.to(device, memory_format=memory_format, non_blocking=True)
+    pids = pids.to(device, non_blocking=True)
+    amp_dtype = AMP_DTYPES[config.amp]
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        out = net(images)
+    ce = cross_entropy_label_smooth(out.logits.float(), pids, epsilon=config.label_smoothing)
+    z, targets = out.z.float(), pids
+    if config.triplet_scope == "global":  # mine over the whole P x K batch of all ranks
+        z, targets = distributed.gather_with_grad(z), distributed.gather(targets)
+    triplet = triplet_hard(z, targets, margin=config.margin)
+    return ce + triplet, ce, triplet
 
 
 def _save_last(run: _Run, epochs_done: int) -> None:
@@ -326,6 +363,7 @@ def _finish(run: _Run) -> dict:
             "git_commit": commit,
             "git_dirty": dirty,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "compile": run.compiled,
             "finished": True,
         },
         run.run_dir / FINAL,
@@ -338,8 +376,8 @@ def _finish(run: _Run) -> dict:
 def summary(run_dir: Path) -> dict:
     """What a finished run's ``final.pt`` holds besides the weights: config, num_classes, curve,
     metrics, eval_time_s, dataset_statistics, data (the dataset summary with its fingerprint),
-    hardware, versions, git_commit, git_dirty, created (when it finished), and the checkpoint's
-    path."""
+    hardware, versions, git_commit, git_dirty, created (when it finished), compile (None unless
+    config.compile: the last session's {compiled, seconds, error}), and the checkpoint's path."""
     state = load_checkpoint(run_dir / FINAL)
     state.pop("model")
     return {**state, "checkpoint": str(run_dir / FINAL)}

@@ -79,6 +79,7 @@ def train_run(
         git_dirty=trained["git_dirty"],
         created=trained["created"],
         **({"checkpoint": checkpoint} if checkpoint else {}),
+        **({"compile": trained["compile"]} if trained.get("compile") else {}),
     )
     if write:
         write_result(record, results_root)

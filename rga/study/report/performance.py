@@ -27,6 +27,8 @@ def _model_rows(record: dict) -> list[dict]:
     r, t = record.get("ratios") or {}, record.get("targets") or {}
     settings = record.get("settings") or {}
     where = f"bench_model, {settings.get('device', '?')}, batch {settings.get('batch', '?')}"
+    if settings.get("compile"):
+        return _compiled_model_rows(r, t, where.replace("bench_model", "bench_model --compile"))
     specs = [
         ("RGA-SC factorised / baseline, training step time", "step_time_vs_baseline",
          "step_time_vs_baseline_max", True),
@@ -52,6 +54,49 @@ def _model_rows(record: dict) -> list[dict]:
                 "target": f"{'≤' if at_most else '≥'} {ratio(limit)}" if limit is not None else "",
                 "verdict": _check(r[key], limit, at_most),
                 "benchmark": where,
+            }
+        )
+    return rows
+
+
+def _compiled_model_rows(r: dict, t: dict, where: str) -> list[dict]:
+    """bench_model --compile: RGA-SC / baseline with both compiled (the target), and eager."""
+    rows = []
+    for quantity, key, limit in (
+        ("compiled RGA-SC factorised / compiled baseline, training step time",
+         "step_time_vs_baseline", t.get("step_time_vs_baseline_max")),
+        ("RGA-SC factorised / baseline, training step time, eager (same process)",
+         "eager_step_time_vs_baseline", None),
+    ):  # fmt: skip
+        if key in r:
+            rows.append(
+                {
+                    "quantity": quantity,
+                    "measured": f"{r[key]:.2f}x",
+                    "target": f"≤ {limit}x" if limit is not None else "",
+                    "verdict": _check(r[key], limit, True),
+                    "benchmark": where,
+                }
+            )
+    return rows
+
+
+def _training_rows(record: dict) -> list[dict]:
+    """Per model and thread count: a whole cpu-profile run's time, eager before / tuned eager and
+    eager before / compiled (each compile cache state), against the run-speedup target."""
+    target = (record.get("targets") or {}).get("run_speedup_min")
+    rows = []
+    for row in record.get("rows") or []:
+        if row["variant"] == "eager":
+            continue
+        rows.append(
+            {
+                "quantity": f"{row['model']}, {row['threads']} thread(s): cpu-profile run time, "
+                f"eager before / {row['variant']}",
+                "measured": f"{row['run_speedup']:.2f}x",
+                "target": f"≥ {target}x" if target is not None else "",
+                "verdict": _check(row["run_speedup"], target, False),
+                "benchmark": f"bench_training, load {row['load_1min']:.1f}",
             }
         )
     return rows
@@ -128,6 +173,8 @@ def target_checks(records: dict[str, dict]) -> pd.DataFrame:
             rows += _model_rows(record)
         elif record.get("benchmark", name) == "bench_evaluation":
             rows += _evaluation_rows(record)
+        elif record.get("benchmark", name) == "bench_training":
+            rows += _training_rows(record)
     return pd.DataFrame(rows, columns=["quantity", "measured", "target", "verdict", "benchmark"])
 
 
@@ -167,8 +214,8 @@ def benchmark_tables(record: dict) -> tuple[pd.DataFrame, dict[str, str]]:
     Measurements are ``rows`` (a list of dicts, one per variant) or ``results`` ({variant:
     {quantity: value}}), each column formatted for what it holds (:data:`MEASUREMENT_COLUMNS`)
     and named readably. Every other dict-valued entry (settings, config, machine, ratios,
-    targets) becomes a line "name = value, ..." (:func:`benchmark_details`), which wraps where
-    a transposed table would run off the page.
+    targets) becomes a line "name = value, ..." (:func:`benchmark_details`; nested dicts as
+    "outer: inner = value"), which wraps where a transposed table would run off the page.
     """
     main = pd.DataFrame()
     if isinstance(record.get("rows"), list):
@@ -193,7 +240,7 @@ def benchmark_details(record: dict) -> dict[str, str]:
     with "; ", tiny and rate-like numbers in scientific notation (a tolerance of 1e-4 reads
     "1e-4", an agreement of 1.8e-9 "1.787e-9")."""
     return {
-        key: ", ".join(f"{name} = {_detail(name, v)}" for name, v in value.items())
+        key: ", ".join(f"{name} = {_detail(name, v)}" for name, v in _flatten(value).items())
         for key, value in record.items()
         if isinstance(value, dict) and key != "results"
     }
@@ -207,6 +254,18 @@ def _detail(name: str, value) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and name != "seed":
         return count(value)
     return format_field(name, value)
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a: b": 1}: nested entries as entries of one line."""
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}: "))
+        else:
+            flat[name] = value
+    return flat
 
 
 def load_benchmarks(root: str | Path | None = None) -> dict[str, dict]:
