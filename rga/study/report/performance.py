@@ -195,6 +195,16 @@ MEASUREMENT_COLUMNS = {
     "step_memory_mib": ("memory of a step (MiB)", count),
     "inference_images_per_s": ("inference images/s", lambda v: decimal(v, 1)),
     "parameters": ("parameters", count),
+    "model": ("model", str),
+    "threads": ("threads", count),
+    "first_step_s": ("first step (s)", lambda v: decimal(v, 1)),
+    "compile_s": ("compile (s)", lambda v: decimal(v, 1)),
+    "step_images_per_s": ("step images/s", lambda v: decimal(v, 1)),
+    "images_per_s": ("images/s", lambda v: decimal(v, 1)),
+    "data_s": ("data per batch (s)", lambda v: decimal(v, 3)),
+    "run_total_s": ("whole run (s)", lambda v: decimal(v, 0)),
+    "run_speedup": ("whole run vs eager", ratio),
+    "load_1min": ("load (1 min)", lambda v: decimal(v, 1)),
 }
 
 
@@ -205,6 +215,8 @@ def _cell(name: str, value) -> str:
         return MEASUREMENT_COLUMNS[name][1](value)
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
         return count(value)
+    if isinstance(value, float):  # a measurement without its own format: three significant places
+        return f"{value:.3g}"
     return format_field(name, value)
 
 
