@@ -386,9 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_time_s": time.time() - started,
         "settings": {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in vars(args).items()
-            if k not in ("worker", "json")
+            **{
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in vars(args).items()
+                if k not in ("worker", "json")
+            },
+            # a machine path says nothing elsewhere: name what the compile cache was
+            "cache_dir": "a temporary folder, removed afterwards" if temporary else "given",
         },
         "machine": machine_info(),
         "variants": {
