@@ -254,6 +254,28 @@ def select_attention_arrays(
     return min(candidates, key=lambda c: c[:3])[3] if candidates else None
 
 
+def run_meta(config, run_id: str) -> dict:
+    """What a saved file says of the run that made it: id, label, model, seed, data, input size,
+    epochs, profile (the ``meta`` of attention arrays and ranked lists)."""
+    from rga.engine.config import model_label
+
+    return {
+        "run_id": run_id,
+        "label": model_label(config),
+        "experiment": config.experiment,
+        "kind": config.kind,
+        "positions": list(config.positions),
+        "seed": config.seed,
+        "dataset": config.dataset,
+        "synth_preset": config.synth_preset,
+        "arch": config.arch,
+        "height": config.height,
+        "width": config.width,
+        "epochs": config.epochs,
+        "profile": config.profile,
+    }
+
+
 def save_run_attention(
     config,
     model,
@@ -290,23 +312,8 @@ def save_run_attention(
         the path written, ``<root>/<experiment>/attention/<run_id>.npz``.
     """
     from rga.analysis.probe import probe, relations_at
-    from rga.engine.config import model_label
 
-    meta = {
-        "run_id": run_id,
-        "label": model_label(config),
-        "experiment": config.experiment,
-        "kind": config.kind,
-        "positions": list(config.positions),
-        "seed": config.seed,
-        "dataset": config.dataset,
-        "synth_preset": config.synth_preset,
-        "arch": config.arch,
-        "height": config.height,
-        "width": config.width,
-        "epochs": config.epochs,
-        "profile": config.profile,
-    }
+    meta = run_meta(config, run_id)
     maps = probe(model, images) if config.kind is not None else {}
     relations = relations_at(model, images, points) if config.kind is not None else {}
     path = attention_path(config.experiment, run_id, root)

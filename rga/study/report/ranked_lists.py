@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rga.study.report.attention_arrays import run_meta
 from rga.study.report.paths import in_comparisons, results_dir
 
 __all__ = [
@@ -109,7 +110,6 @@ def save_run_ranked_lists(
     Returns:
         the path written, ``<root>/<experiment>/attention/<run_id>.ranked.json``.
     """
-    from rga.engine.config import model_label
     from rga.engine.evaluate import rank_gallery
 
     ranked = rank_gallery(model, config, dataset, k=k, device=device)
@@ -131,18 +131,7 @@ def save_run_ranked_lists(
         ]
         lists.append({**entry(dataset.query[q]), "gallery": gallery})
     meta = {
-        "run_id": run_id,
-        "label": model_label(config),
-        "experiment": config.experiment,
-        "kind": config.kind,
-        "positions": list(config.positions),
-        "seed": config.seed,
-        "dataset": config.dataset,
-        "synth_preset": config.synth_preset,
-        "height": config.height,
-        "width": config.width,
-        "epochs": config.epochs,
-        "profile": config.profile,
+        **run_meta(config, run_id),
         "feature": config.eval_feature,
         "metric": config.metric,
         "rerank": config.rerank,
