@@ -16,6 +16,7 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(pipeline, "run_experiment", run_experiment)
     monkeypatch.setattr(pipeline.pretrain, "trunk_manifest", lambda: None)
+    monkeypatch.setattr(pipeline.regime, "committed_choice", lambda: None)
     monkeypatch.setattr(
         pipeline.pretrain,
         "pretrain_trunk",
@@ -43,6 +44,18 @@ def test_steps_run_in_order_with_the_study_seeds(calls):
         *[("experiment", name, "pretrained", "study", "cuda") for name in pipeline.TABLES],
         ("experiment", "from_scratch", "cpu", "0,1,2", "cuda"),
     ]
+
+
+def test_a_committed_choice_skips_the_grid(calls, monkeypatch):
+    chosen = {"schedule_name": "compressed, 70 epochs", "schedule": {"epochs": 70}}
+    monkeypatch.setattr(pipeline.regime, "committed_choice", lambda: chosen)
+    pipeline.run_study(steps=("regime", "tables"), progress=False)
+    assert [c[1] for c in calls] == list(pipeline.TABLES)  # no grid run, no new choice
+    # a committed choice of nothing is no choice: the grid runs again
+    monkeypatch.setattr(pipeline.regime, "committed_choice", lambda: {**chosen, "schedule": None})
+    calls.clear()
+    pipeline.run_study(steps=("regime",), progress=False)
+    assert calls == [("experiment", "regime", "pretrained", "0", None), ("choice",)]
 
 
 def test_no_variant_trains_when_the_rule_chose_nothing(calls, monkeypatch):

@@ -99,3 +99,18 @@ def test_grid_findings_are_computed_from_the_table():
     assert "for 43 epochs after the warm-up instead of 7" in text
     assert "11.1% to 30.0% above the baseline's" in text
     assert "+11.1% at 70 epochs" in text and "+30.0% at 70 epochs" in text
+
+
+def test_the_recorded_choice_is_read_back(tmp_path):
+    assert regime.committed_choice(tmp_path) is None
+    ends = {"compressed, 40 epochs": 1.30, "compressed, 70 epochs": 1.29}
+    runs = pd.DataFrame(
+        [
+            {**run(name, kind, flat(regime.GRID[name]["epochs"], end)), "run_id": f"{name}{kind}"}
+            for name, end in ends.items()
+            for kind in (None, "rga-sc")
+        ]
+    )
+    written = regime.record_choice(runs, tmp_path)
+    assert written["schedule_name"] == "compressed, 40 epochs"
+    assert regime.committed_choice(tmp_path) == written

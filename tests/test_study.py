@@ -2,6 +2,7 @@
 recording step writes for the book."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,50 @@ def test_recording_writes_scores_maps_relations_and_ranked_lists(tmp_path, kind)
     json.dumps(lists)  # plain JSON
     runs = load_runs("attention_variants", root=results, profiles=None)  # not a results file
     assert runs["run_id"].tolist() == [record["run_id"]]
+
+
+def test_finished_runs_are_found_by_their_results_files_without_checkpoints(tmp_path, monkeypatch):
+    """A fresh checkout has results files but no checkpoints: run_experiment must not retrain
+    what they hold, and adopts a run another comparison finished (renaming the experiment)."""
+    data, checkpoints, results = tmp_path / "data", tmp_path / "ck", tmp_path / "res"
+    shared = make_config("smoke", experiment="plugin_position", kind=None, data_root=str(data))
+    record = _finished_run(shared, checkpoints, results)
+    study.record_attention(shared, record, results, checkpoints)
+    rid = record["run_id"]
+    shutil.rmtree(checkpoints / rid)  # a fresh checkout: no checkpoints
+    monkeypatch.setitem(study.EXPERIMENTS, "from_scratch", (study.BASELINE,))
+    trained = []
+    monkeypatch.setattr(study, "_run_one", lambda config, *a, **k: trained.append(config))
+
+    runs = study.run_experiment(
+        "from_scratch", "smoke", "0", data_root=str(data), jobs=1,
+        results_root=results, checkpoint_root=checkpoints,
+    )  # fmt: skip
+    assert trained == [] and runs["run_id"].tolist() == [rid]
+    adopted = read_result(results / "from_scratch" / f"{rid}.json")
+    source = read_result(results / "plugin_position" / f"{rid}.json")
+    assert adopted["config"]["experiment"] == "from_scratch"
+    assert {**adopted, "config": None} == {**source, "config": None}
+    arrays = load_attention_arrays(results / "from_scratch" / "attention" / f"{rid}.npz")
+    assert arrays.meta["experiment"] == "from_scratch" and arrays.meta["run_id"] == rid
+    lists = load_ranked_lists(results / "from_scratch" / "attention" / f"{rid}.ranked.json")
+    assert lists["meta"]["experiment"] == "from_scratch"
+
+    # a run with a missing file is not finished; forced runs are retrained
+    (results / "from_scratch" / "attention" / f"{rid}.ranked.json").unlink()
+    (results / "plugin_position" / "attention" / f"{rid}.ranked.json").unlink()
+    study.run_experiment(
+        "from_scratch", "smoke", "0", data_root=str(data), jobs=1,
+        results_root=results, checkpoint_root=checkpoints,
+    )  # fmt: skip
+    assert [c.experiment for c in trained] == ["from_scratch"]
+
+
+def test_set_up_runs_are_never_adopted(tmp_path):
+    from rga.study.reuse import adopt_finished, run_files
+
+    for path in run_files(tmp_path, "regime", "r1"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    assert not adopt_finished(tmp_path, "plugin_position", "r1")
+    assert not (tmp_path / "plugin_position").exists()

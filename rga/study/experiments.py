@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rga.engine.config import RunConfig, make_config, model_label
+from rga.engine.config import RunConfig, make_config, model_label, run_id
 from rga.study.regime import grid_models
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
@@ -210,8 +210,10 @@ def run_experiment(
     configs = experiment_configs(experiment, profile, seeds, overrides, **fields)
     results = Path(results_root) if results_root else results_dir()
     checkpoints = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
+    fingerprints = _prepare_data(configs, checkpoints)
+    finished = [] if force else _finished_runs(configs, fingerprints, results)
+    configs = [c for c in configs if run_id(c, fingerprints[_data_key(c)]) not in finished]
     jobs = default_jobs(configs) if jobs is None else jobs
-    _prepare_data(configs, checkpoints)
     tasks = [(config, checkpoints, results, force) for config in configs]
     if jobs <= 1:
         ids = [_run_one(*task, progress=progress) for task in tasks]
@@ -223,7 +225,7 @@ def run_experiment(
             for done, future in enumerate(as_completed(futures), 1):
                 ids.append(future.result())
                 print(f"[{done}/{len(tasks)}] finished {ids[-1]}", flush=True)
-    ids = [i for i in ids if i is not None]
+    ids = finished + [i for i in ids if i is not None]
     runs = load_runs(experiment, results, profiles=None)
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True) if ids else runs.iloc[:0]
 
@@ -256,18 +258,41 @@ def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, p
     return record["run_id"]
 
 
-def _prepare_data(configs: list[RunConfig], checkpoints: Path) -> None:
+def _data_key(c: RunConfig) -> tuple:
+    return (c.dataset, c.data_root, c.synth_preset, c.skip_corrupt)
+
+
+def _prepare_data(configs: list[RunConfig], checkpoints: Path) -> dict[tuple, str]:
     """Load and check each dataset once, before any run starts: a bad data_root or a corrupt
     image is named before anything is written, a SynthReID set is generated once (parallel
-    runs would race to write it) and the images are decoded once."""
+    runs would race to write it) and the images are decoded once. Returns each dataset's
+    fingerprint by `_data_key`."""
+    from rga.data import dataset_summary
     from rga.engine.build import load_data
     from rga.engine.checkpoint import VERIFIED
 
     distinct = {}
     for c in configs:
-        distinct.setdefault((c.dataset, c.data_root, c.synth_preset, c.skip_corrupt), c)
-    for config in distinct.values():
-        load_data(config, cache_dir=checkpoints / VERIFIED, verbose=False)
+        distinct.setdefault(_data_key(c), c)
+    return {
+        key: dataset_summary(load_data(c, cache_dir=checkpoints / VERIFIED, verbose=False))[
+            "fingerprint"
+        ]
+        for key, c in distinct.items()
+    }
+
+
+def _finished_runs(configs: list[RunConfig], fingerprints: dict, results: Path) -> list[str]:
+    """The run ids of `configs` whose results files say they are finished (`rga.study.reuse`:
+    found in their experiment, or adopted from another comparison); they are not retrained,
+    even when their checkpoints are gone."""
+    from rga.study.reuse import adopt_finished
+
+    ids = (run_id(c, fingerprints[_data_key(c)]) for c in configs)
+    done = [i for c, i in zip(configs, ids, strict=True) if adopt_finished(results, c.experiment, i)]
+    if done:
+        print(f"{len(done)} of {len(configs)} runs already finished (results files)", flush=True)
+    return done
 
 
 def record_attention(config: RunConfig, record: dict, results_root, checkpoint_root) -> None:

@@ -1,7 +1,8 @@
 """The whole study in one command, in the order its rules need.
 
 1. the pretrained trunk (``experiments/pretrain.ipynb``), unless committed;
-2. the schedule grid and the rule's choice (``experiments/regime.ipynb``), unless committed;
+2. the schedule grid and the rule's choice (``experiments/regime.ipynb``), unless a chosen
+   schedule is committed;
 3. every ablation table in the ``pretrained`` profile with the study's seeds
    (``plugin_position``, ``attention_variants``, ``attention_designs``, ``embedding_functions``);
 4. the from-scratch regime (``from_scratch``, ``cpu`` profile, three seeds).
@@ -51,7 +52,10 @@ def run_study(
             say(f"trunk {manifest['file']}")
         else:
             say(f"trunk committed: {pretrain.trunk_manifest()['file']}")
-    if "regime" in steps:
+    committed = regime.committed_choice()
+    if "regime" in steps and committed and committed["schedule"]:
+        say(f"schedule committed: {committed['schedule_name']}")
+    elif "regime" in steps:
         say("schedule grid")
         runs = run_experiment("regime", "pretrained", "0", jobs=jobs, progress=progress, **fields)
         choice = regime.record_choice(runs)

@@ -154,6 +154,13 @@ def choose_schedule(table: pd.DataFrame) -> str | None:
     return min(passing, key=lambda name: (GRID[name]["epochs"], list(GRID).index(name)))
 
 
+def committed_choice(folder: str | Path | None = None) -> dict | None:
+    """The rule's outcome as ``record_choice`` wrote it (``experiments/regime/choice.json``);
+    None before the rule was applied."""
+    path = (Path(folder) if folder else repo_root() / "experiments" / "regime") / "choice.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def record_choice(
     runs: pd.DataFrame, folder: str | Path | None = None, *, write: bool = True
 ) -> dict:

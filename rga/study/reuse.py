@@ -1,0 +1,81 @@
+"""Finished runs found by their results files, so that a study resumes without checkpoints.
+
+Checkpoints are not committed: on a fresh checkout (a new working session, another machine) the
+study's finished runs exist only as their results files. A run counts as finished when its
+experiment holds all three of its files: ``<run_id>.json``, ``attention/<run_id>.npz`` and
+``attention/<run_id>.ranked.json``. A run another comparison already finished (the baseline is
+in three tables) is adopted: its three files are copied with the experiment's name changed, which
+is all that differs when the same run is recorded for two experiments. Set-up experiments
+(``pretrain``, ``regime``) are never a source: their runs belong to the choice of the regime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rga.study.report.paths import SET_UP_EXPERIMENTS
+from rga.study.report.ranked_lists import load_ranked_lists, save_ranked_lists
+from rga.study.results import result_path, write_result
+
+__all__ = ["adopt_finished", "finished_files", "run_files"]
+
+
+def run_files(results_root: str | Path, experiment: str, run_id: str) -> tuple[Path, Path, Path]:
+    """The results file, attention arrays and ranked lists of one run of `experiment`."""
+    attention = Path(results_root) / experiment / "attention"
+    return (
+        result_path(results_root, experiment, run_id),
+        attention / f"{run_id}.npz",
+        attention / f"{run_id}.ranked.json",
+    )
+
+
+def finished_files(results_root: str | Path, experiment: str, run_id: str) -> bool:
+    """Whether `experiment` holds all three files of `run_id`."""
+    return all(p.is_file() for p in run_files(results_root, experiment, run_id))
+
+
+def adopt_finished(results_root: str | Path, experiment: str, run_id: str) -> bool:
+    """True when `run_id` is finished for `experiment`: its files are there, or they were
+    copied from a comparison that finished the same run. False: the run must be trained."""
+    if finished_files(results_root, experiment, run_id):
+        return True
+    for folder in sorted(Path(results_root).iterdir()) if Path(results_root).is_dir() else ():
+        source = folder.name
+        if source in (experiment, *SET_UP_EXPERIMENTS) or not folder.is_dir():
+            continue
+        if finished_files(results_root, source, run_id):
+            _copy_run(results_root, source, experiment, run_id)
+            return True
+    return False
+
+
+def _copy_run(results_root, source: str, experiment: str, run_id: str) -> None:
+    """Copy one run's three files from `source` to `experiment`, renaming the experiment in
+    them; the results file last, so that an interrupted copy is not taken as finished."""
+    record_path, arrays_path, ranked_path = run_files(results_root, source, run_id)
+    _, arrays_to, ranked_to = run_files(results_root, experiment, run_id)
+
+    lists = load_ranked_lists(ranked_path)
+    save_ranked_lists(ranked_to, {**lists["meta"], "experiment": experiment}, lists["queries"])
+
+    with np.load(arrays_path) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "experiment": experiment}, default=str))
+    arrays_to.parent.mkdir(parents=True, exist_ok=True)
+    tmp = arrays_to.with_name(f".{arrays_to.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, arrays_to)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+    record = json.loads(record_path.read_text())
+    record["config"]["experiment"] = experiment
+    write_result(record, results_root)
