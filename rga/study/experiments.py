@@ -289,7 +289,9 @@ def _finished_runs(configs: list[RunConfig], fingerprints: dict, results: Path) 
     from rga.study.reuse import adopt_finished
 
     ids = (run_id(c, fingerprints[_data_key(c)]) for c in configs)
-    done = [i for c, i in zip(configs, ids, strict=True) if adopt_finished(results, c.experiment, i)]
+    done = [
+        i for c, i in zip(configs, ids, strict=True) if adopt_finished(results, c.experiment, i)
+    ]
     if done:
         print(f"{len(done)} of {len(configs)} runs already finished (results files)", flush=True)
     return done
