@@ -37,8 +37,8 @@ def test_margin_is_worst_better_minus_best_worse_per_seed():
     assert m["margin"].tolist() == [1.0, -1.0]  # min(12, 15, 13, 11) - 10; min(11, 9, 14, 12) - 10
     table = check_claims({"plugin_position": r})
     row = table[(table["claim"] == single.text) & (table["metric"] == "mAP")].iloc[0]
-    assert row["verdict"] == "mixed" and row["seeds"] == 2
-    assert row["margin"] == "0.0 ± 1.4"
+    assert row["verdict"] == "inconclusive" and row["seeds"] == 2
+    assert row["margin"] == "0.0 ± 1.4" and row["margin by seed"] == "+1.0 (s0), -1.0 (s1)"
 
 
 def test_a_seed_missing_a_side_is_left_out_and_verdicts_read_the_sign():
@@ -48,7 +48,7 @@ def test_a_seed_missing_a_side_is_left_out_and_verdicts_read_the_sign():
     assert m["seed"].tolist() == [0, 1] and m["margin"].tolist() == [-3.0, -3.0]
     table = check_claims({"attention_variants": r})
     row = table[(table["claim"] == norel.text) & (table["metric"] == "mAP")].iloc[0]
-    assert row["verdict"] == "reversed in every seed"
+    assert row["verdict"] == "reversed" and row["why not testable"] == ""
     row = table[(table["claim"] == norel.text) & (table["metric"] == "R1")].iloc[0]
     assert row["verdict"] == "not run" and row["seeds"] == 0
     given = check_claims({"attention_variants": r}, only_given=True)
@@ -77,7 +77,7 @@ def test_precision_claims_read_the_fourth_module():
     assert m["margin"].round(6).tolist() == [0.2]
     row = check_claims({"attention_variants": r})
     row = row[(row["claim"] == cbam.text) & (row["metric"] == "mass on person")].iloc[0]
-    assert row["verdict"] == "holds in every seed" and row["margin"] == "0.100"
+    assert row["verdict"] == "inconclusive" and row["margin"] == "0.100"  # one seed
 
 
 def test_paper_margins_come_from_the_papers_tables():
@@ -126,7 +126,31 @@ def test_margins_come_with_their_t_interval_and_runs_count_once():
         row = row.loc[(both.text, "mAP")]
         # margins 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.303, so 2 ± 2.48
         assert (row["margin"], row["95 % CI"], row["seeds"]) == ("2.0 ± 1.0", "[-0.5, 4.5]", 3)
-        assert row["verdict"] == "holds in every seed"
+        assert row["verdict"] == "inconclusive"  # the interval contains 0
+
+
+def test_a_side_at_chance_makes_the_claim_not_testable(tmp_path):
+    """A margin of a model that did not fit its training identities says nothing: the verdict
+    is "not testable", whatever the interval, and the reason names the setting and seeds."""
+    import json
+
+    stats = tmp_path / "run.json"
+    stats.write_text(json.dumps({"dataset_statistics": {"train": {"ids": 100}}}))
+    norel = claim("The relations help")
+    r = runs({("rga-sc", "1,2,3,4"): [5.0, 6.0, 7.0], ("rga-sc-norel", "1,2,3,4"): [1.0, 1.5, 1.0]})
+    r["setting"] = ["RGA-SC"] * 3 + ["RGA-SC w/o Rel."] * 3
+    r["path"] = str(stats)
+    fitted, chance = [{"ce": 1.2}], [{"ce": 4.3}]  # ln 100 = 4.61; 0.9 of it = 4.14
+    r["curve"] = [fitted, chance, fitted, fitted, fitted, fitted]
+    row = check_claims({"attention_variants": r}).set_index(["claim", "metric"])
+    row = row.loc[(norel.text, "mAP")]
+    assert row["verdict"] == "not testable"
+    assert row["why not testable"] == (
+        "RGA-SC, seed 1: final cross-entropy 4.30 near a uniform guess (ln 100 = 4.61)"
+    )
+    r["curve"] = [fitted] * 6  # every model fitted: the interval decides
+    row = check_claims({"attention_variants": r}).set_index(["claim", "metric"])
+    assert row.loc[(norel.text, "mAP"), "verdict"] == "holds"
 
 
 def test_results_page_prose_matches_the_committed_verdicts():
@@ -140,16 +164,18 @@ def test_results_page_prose_matches_the_committed_verdicts():
         return  # a checkout without committed results has no prose to match
     table = check_claims(runs).set_index(["claim", "metric"])["verdict"]
     stated = {
-        ("RGA-SC after any single stage", "mAP"): "reversed in every seed",
-        ("RGA-SC after all four stages beats the baseline", "mAP"): "reversed in every seed",
-        ("RGA-SC after all four stages beats RGA-SC after any", "mAP"): "reversed in every seed",
-        ("conv3_x and conv4_x", "mAP"): "mixed",
-        ("The relations help", "mAP"): "reversed in every seed",
-        ("Both attentions together", "mAP"): "reversed in every seed",
-        ("RGA-SC beats CBAM", "mAP"): "reversed in every seed",
-        ("RGA-SC's fourth spatial attention is more on the person than CBAM", "AUROC"): "mixed",
+        ("RGA-SC after any single stage", "mAP"): "reversed",
+        ("RGA-SC after all four stages beats the baseline", "mAP"): "not testable",
+        ("RGA-SC after all four stages beats RGA-SC after any", "mAP"): "not testable",
+        ("conv3_x and conv4_x", "mAP"): "inconclusive",
+        ("The relations help", "mAP"): "not testable",
+        ("Both attentions together", "mAP"): "not testable",
+        ("RGA-SC beats CBAM", "mAP"): "not testable",
+        ("RGA-SC's fourth spatial attention is more on the person than CBAM", "AUROC"): (
+            "not testable"
+        ),
         ("RGA-SC's fourth spatial attention is more on the person than RGA-SC w/o", "AUROC"): (
-            "holds in every seed"
+            "not testable"
         ),
     }
     for (start, metric), verdict in stated.items():

@@ -6,11 +6,12 @@ one metric. For each seed it is judged on that seed's runs by the margin
     margin = min(better side) - max(worse side)
 
 in percentage points for R1 and mAP (raw differences for attention scores). Over seeds the
-verdict is "holds in every seed" (every margin positive), "reversed in every seed" (every margin
-negative: the side the paper calls worse wins) or "mixed"; the margin's mean ± sd and its 95 %
-t-interval over seeds go with it. The paper's table that has every side of a claim (one run per
-dataset) gets the same margin. Nothing is decided by hand: change the results files and the
-verdicts follow.
+verdict comes from the margin's 95 % t-interval (:mod:`rga.study.report.verdicts`): "holds"
+(the interval is above 0), "reversed" (below 0: the side the paper calls worse wins),
+"inconclusive" (it contains 0) or "not testable" (a model on either side did not fit its
+training identities; the reason is given). The margins seed by seed go with it. The paper's
+table that has every side of a claim (one run per dataset) gets the same margin. Nothing is
+decided by hand: change the results files and the verdicts follow.
 """
 
 from __future__ import annotations
@@ -24,8 +25,17 @@ import pandas as pd
 from rga.study.report.formats import MISSING, interval_text, mean_sd, t_interval
 from rga.study.report.labels import ALL_FOUR, BASELINE, DEFAULT_EMBEDDING, Setting, run_settings
 from rga.study.report.runs import format_mean_sd, run_dataset_statistics, unique_runs
+from rga.study.report.verdicts import fit_problem, verdict
 
-__all__ = ["CLAIMS", "Claim", "check_claims", "claim_margins", "setting_summary", "training_fit"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "check_claims",
+    "claim_margins",
+    "fit_problems",
+    "setting_summary",
+    "training_fit",
+]
 
 
 def S(kind: str, positions: str = ALL_FOUR, embedding: str = DEFAULT_EMBEDDING) -> Setting:
@@ -155,14 +165,52 @@ def claim_margins(runs: pd.DataFrame, claim: Claim, metric: str) -> pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
-def _verdict(margins: pd.Series) -> str:
-    if margins.empty:
-        return "not run"
-    if (margins > 0).all():
-        return "holds in every seed"
-    if (margins < 0).all():
-        return "reversed in every seed"
-    return "mixed"
+def fit_problems(runs: pd.DataFrame, claim: Claim, group) -> list[str]:
+    """Why the runs of `claim`'s sides in `group` cannot test it: one line per setting with runs
+    that did not fit their training identities (:func:`rga.study.report.verdicts.fit_problem`),
+    e.g. "RGA-SC conv2-5_x, seeds 0, 1: final cross-entropy 5.03, 5.18 near a uniform guess
+    (ln 200 = 5.30)". Frames without training curves (hand-made ones) have none."""
+    if runs.empty or "curve" not in runs.columns:
+        return []
+    runs = unique_runs(runs)
+    runs = runs[runs["group"] == group].sort_values("seed")
+    sides = pd.Series(run_settings(runs), index=runs.index)
+    wanted = set(claim.better + claim.worse)
+    failing: dict[str, list[tuple[int, str, float | None, int | None]]] = {}
+    for i in runs.index[sides.isin(wanted)]:
+        run = runs.loc[i]
+        curve = run["curve"] if isinstance(run["curve"], list) else None
+        ids = None
+        if isinstance(run.get("path"), str):
+            ids = (run_dataset_statistics(run["path"]).get("train") or {}).get("ids")
+        problem = fit_problem(curve, ids)
+        if problem:
+            ce = curve[-1].get("ce") if curve else None
+            label = str(run.get("setting", sides[i][0]))
+            failing.setdefault(label, []).append((int(run["seed"]), problem, ce, ids))
+    lines = []
+    for label, items in failing.items():
+        seeds = ", ".join(str(seed) for seed, *_ in items)
+        plural = "s" if len(items) > 1 else ""
+        ids = {k for *_, k in items}
+        if all(ce is not None for _, _, ce, _ in items) and len(ids) == 1 and None not in ids:
+            k = ids.pop()
+            ces = ", ".join(f"{ce:.2f}" for _, _, ce, _ in items)
+            lines.append(
+                f"{label}, seed{plural} {seeds}: final cross-entropy {ces} near a uniform guess "
+                f"(ln {k} = {math.log(k):.2f})"
+            )
+        else:
+            lines.append(f"{label}, seed{plural} {seeds}: " + "; ".join(p for _, p, *_ in items))
+    return lines
+
+
+def _by_seed(margins: pd.DataFrame, digits: int) -> str:
+    """ "+1.2 (s0), -0.3 (s1)": the margin of every seed."""
+    return ", ".join(
+        f"{m:+.{digits}f} (s{int(s)})"
+        for s, m in sorted(zip(margins["seed"], margins["margin"], strict=True))
+    )
 
 
 def _interval(values: pd.Series, digits: int) -> str:
@@ -194,8 +242,9 @@ def check_claims(
     only_given: bool = False,
 ) -> pd.DataFrame:
     """One row per (claim, metric, group of our runs): our sides and margin as mean ± sd over
-    seeds, the margin's 95 % t-interval over seeds, the number of seeds, the verdict, and the
-    claim's margin in the paper's table on each of the paper's datasets.
+    seeds, the margin's 95 % t-interval over seeds, the margin seed by seed, the number of seeds,
+    the verdict (see the module docstring) and why a claim is not testable, and the claim's
+    margin in the paper's table on each of the paper's datasets.
 
     Margins are percentage points for mAP and R1, raw differences for attention scores. With
     ``only_given``, claims of experiments not in ``runs_by_experiment`` are left out (otherwise
@@ -215,6 +264,7 @@ def check_claims(
             margins = claim_margins(runs, claim, metric)
             groups = margins.groupby("group", sort=True) if not margins.empty else [(None, margins)]
             for group, m in groups:
+                problems = fit_problems(runs, claim, group) if group is not None else []
                 row = {
                     "claim": claim.text,
                     "experiment": claim.experiment,
@@ -224,8 +274,10 @@ def check_claims(
                     "worse side": mean_sd(m["worse"], digits),
                     "margin": mean_sd(m["margin"], digits),
                     "95 % CI": _interval(m["margin"], digits),
+                    "margin by seed": _by_seed(m, digits),
                     "seeds": len(m),
-                    "verdict": _verdict(m["margin"]),
+                    "verdict": verdict(m["margin"], problems) if len(m) else "not run",
+                    "why not testable": "; ".join(problems) if len(m) else "",
                     "source": claim.source,
                 }
                 for label in datasets:

@@ -160,10 +160,14 @@ TERMS = {
     "margin": "of a claim in one seed: the worst setting on its better side minus the best "
     "setting on its worse side, in percentage points for R1 and mAP and in AUROC or "
     "mass-on-person units for attention scores; positive when the claim holds in that seed",
-    "holds in every seed": "the margin is positive in every seed",
-    "reversed in every seed": "the margin is negative in every seed: the side the paper "
-    "says is worse does better, in every seed",
-    "mixed": "the margin is positive in some seeds and negative in others",
+    "holds": "a claim's verdict: the 95 % t-interval of its mean margin over seeds is above 0",
+    "reversed": "a claim's verdict: the 95 % t-interval of its mean margin is below 0, so the "
+    "side the paper says is worse does better",
+    "inconclusive": "a claim's verdict: the 95 % t-interval of its mean margin contains 0 "
+    "(or there is one seed): the seeds do not settle it either way",
+    "not testable": "a claim's verdict when a model on either side did not fit its training "
+    "identities (final cross-entropy at least 90 % of ln K, a uniform guess): its margins say "
+    "nothing about the claim",
     "not run": "our results files lack a setting the claim needs",
     "runs of": "a group of runs with the same dataset, network, input size, epochs, profile, "
     "device and changed fields; only runs of one group are pooled as seeds of a setting",

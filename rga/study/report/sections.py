@@ -195,8 +195,9 @@ def claims_table(
 ):
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler: ``keys``
-    as the index, then the margin (mean ± sd over seeds, its 95 % t-interval below), seeds,
-    verdict and the paper's margins (with ``sides``, the two sides' mean ± sd before the margin);
+    as the index, then the margin (mean ± sd over seeds, its 95 % t-interval below), the margin
+    seed by seed, seeds, verdict (and why not testable, where a claim is not) and the paper's
+    margins (with ``sides``, the two sides' mean ± sd before the margin);
     a sentence when there is none."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
@@ -208,8 +209,11 @@ def claims_table(
     keys = list(keys) + (["runs of"] if rows["runs of"].nunique() > 1 else [])
     intervals = ["" if ci == MISSING else "\n" + ci for ci in rows["95 % CI"]]
     table = rows.assign(**{MARGIN: rows["margin"] + intervals})
-    columns = ([*(["better side", "worse side"] if sides else []), MARGIN, "seeds", "verdict"]
-               if run else [])  # fmt: skip
+    columns = ([*(["better side", "worse side"] if sides else []), MARGIN, "margin by seed",
+                "seeds", "verdict"] if run else [])  # fmt: skip
+    if run and "why not testable" in rows and (rows["why not testable"] != "").any():
+        columns.append("why not testable")
     table = table.set_index(keys)[columns + paper_columns].replace("", MISSING)
     table = table.astype(str)
-    return styled(table, nowrap=[c for c in table.columns if c != "verdict"])
+    wrapped = ("verdict", "margin by seed", "why not testable")
+    return styled(table, nowrap=[c for c in table.columns if c not in wrapped])
