@@ -236,6 +236,9 @@ def test_finished_runs_are_found_by_their_results_files_without_checkpoints(tmp_
     rid = record["run_id"]
     shutil.rmtree(checkpoints / rid)  # a fresh checkout: no checkpoints
     monkeypatch.setitem(study.EXPERIMENTS, "from_scratch", (study.BASELINE,))
+    monkeypatch.setattr(
+        "rga.engine.provenance.git_state", lambda: (record["git_commit"], False)
+    )  # the code at hand is the commit that trained the run
     trained = []
     monkeypatch.setattr(study, "_run_one", lambda config, *a, **k: trained.append(config))
 
@@ -269,5 +272,16 @@ def test_set_up_runs_are_never_adopted(tmp_path):
     for path in run_files(tmp_path, "regime", "r1"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{}")
-    assert not adopt_finished(tmp_path, "plugin_position", "r1")
+    assert not adopt_finished(tmp_path, "plugin_position", "r1", "abc")
     assert not (tmp_path / "plugin_position").exists()
+
+
+def test_only_runs_of_the_code_at_hand_are_adopted(tmp_path):
+    from rga.study.reuse import adopt_finished, run_files
+
+    for path in run_files(tmp_path, "plugin_position", "r1"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"git_commit": "old"}))
+    assert not adopt_finished(tmp_path, "from_scratch", "r1", "new")  # another commit
+    assert not adopt_finished(tmp_path, "from_scratch", "r1", None)  # a dirty tree
+    assert not (tmp_path / "from_scratch").exists()

@@ -284,13 +284,18 @@ def _prepare_data(configs: list[RunConfig], checkpoints: Path) -> dict[tuple, st
 
 def _finished_runs(configs: list[RunConfig], fingerprints: dict, results: Path) -> list[str]:
     """The run ids of `configs` whose results files say they are finished (`rga.study.reuse`:
-    found in their experiment, or adopted from another comparison); they are not retrained,
-    even when their checkpoints are gone."""
+    found in their experiment, or adopted from another comparison that trained them at this
+    clean commit); they are not retrained, even when their checkpoints are gone."""
+    from rga.engine.provenance import git_state
     from rga.study.reuse import adopt_finished
 
+    commit, dirty = git_state()
+    commit = None if dirty or commit == "unknown" else commit  # adopt runs of this commit only
     ids = (run_id(c, fingerprints[_data_key(c)]) for c in configs)
     done = [
-        i for c, i in zip(configs, ids, strict=True) if adopt_finished(results, c.experiment, i)
+        i
+        for c, i in zip(configs, ids, strict=True)
+        if adopt_finished(results, c.experiment, i, commit)
     ]
     if done:
         print(f"{len(done)} of {len(configs)} runs already finished (results files)", flush=True)

@@ -5,8 +5,10 @@ study's finished runs exist only as their results files. A run counts as finishe
 experiment holds all three of its files: ``<run_id>.json``, ``attention/<run_id>.npz`` and
 ``attention/<run_id>.ranked.json``. A run another comparison already finished (the baseline is
 in three tables) is adopted: its three files are copied with the experiment's name changed, which
-is all that differs when the same run is recorded for two experiments. Set-up experiments
-(``pretrain``, ``regime``) are never a source: their runs belong to the choice of the regime.
+is all that differs when the same run is recorded for two experiments. Only a run trained at the
+commit of the code at hand is adopted, so that a study's results come from one commit; set-up
+experiments (``pretrain``, ``regime``) are never a source: their runs belong to the choice of
+the regime.
 """
 
 from __future__ import annotations
@@ -39,16 +41,22 @@ def finished_files(results_root: str | Path, experiment: str, run_id: str) -> bo
     return all(p.is_file() for p in run_files(results_root, experiment, run_id))
 
 
-def adopt_finished(results_root: str | Path, experiment: str, run_id: str) -> bool:
+def adopt_finished(
+    results_root: str | Path, experiment: str, run_id: str, commit: str | None
+) -> bool:
     """True when `run_id` is finished for `experiment`: its files are there, or they were
-    copied from a comparison that finished the same run. False: the run must be trained."""
+    copied from a comparison that finished the same run at `commit` (None: adopt nothing).
+    False: the run must be trained."""
     if finished_files(results_root, experiment, run_id):
         return True
     for folder in sorted(Path(results_root).iterdir()) if Path(results_root).is_dir() else ():
         source = folder.name
-        if source in (experiment, *SET_UP_EXPERIMENTS) or not folder.is_dir():
+        if commit is None or source in (experiment, *SET_UP_EXPERIMENTS) or not folder.is_dir():
             continue
-        if finished_files(results_root, source, run_id):
+        record_path = result_path(results_root, source, run_id)
+        if not finished_files(results_root, source, run_id):
+            continue
+        if json.loads(record_path.read_text()).get("git_commit") == commit:
             _copy_run(results_root, source, experiment, run_id)
             return True
     return False
