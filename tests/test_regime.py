@@ -114,3 +114,36 @@ def test_the_recorded_choice_is_read_back(tmp_path):
     written = regime.record_choice(runs, tmp_path)
     assert written["schedule_name"] == "compressed, 40 epochs"
     assert regime.committed_choice(tmp_path) == written
+
+
+def test_losses_are_compared_on_the_same_data_only():
+    """Data "a" has the grid up to 200 epochs, data "b" the 200- and 280-epoch schedules: 200 is
+    judged against 280 on "b" alone, never against a run on other data."""
+
+    def on(data, name, kind, end):
+        return {**run(name, kind, flat(regime.GRID[name]["epochs"], end)), "run_id": f"x-d{data}"}
+
+    runs = pd.DataFrame(
+        [
+            on("a", "compressed, 140 epochs", None, 1.30),
+            on("a", "compressed, 140 epochs", "rga-sc", 1.40),  # +12% over 200 on "a"
+            on("a", "compressed, 200 epochs", None, 1.25),
+            on("a", "compressed, 200 epochs", "rga-sc", 1.25),
+            on("b", "compressed, 200 epochs", None, 1.30),
+            on("b", "compressed, 200 epochs", "rga-sc", 1.31),
+            on("b", "compressed, 280 epochs", None, 1.27),
+            on("b", "compressed, 280 epochs", "rga-sc", 1.27),
+        ]
+    )
+    table = regime.convergence_table(runs)
+    by = table.set_index(["data", "schedule", "model"])
+    assert pd.isna(by.loc[("a", "compressed, 200 epochs", "none"), "above next longer"])
+    assert by.loc[("b", "compressed, 200 epochs", "rga-sc"), "above next longer"] == pytest.approx(
+        1.31 / 1.27 - 1
+    )
+    assert regime.choose_schedule(table) == "compressed, 200 epochs"
+    text = regime.grid_findings(table, {"a": "the GPU's data", "b": "the CPU's data"})
+    assert "**On the GPU's data:**" in text and "**On the CPU's data:**" in text
+    assert "(compressed, 200 epochs): the final loss on the CPU's data differs by +4.0%" in text
+    # RGA-SC 4% above at 200 on "b" but 12% at 140 on "a": without "b", nothing is chosen
+    assert regime.choose_schedule(regime.convergence_table(runs.iloc[:4])) is None

@@ -8,6 +8,8 @@ the last tenth of its epochs (one epoch's loss is noisy: about 28 P x K batches)
 * A compressed schedule has *trained enough* when, for each model, its final loss is within
   ``ENOUGH`` (5%) of the final loss of the next longer compressed schedule of the grid: training
   longer in the same shape no longer lowers it much. The longest schedule cannot show this.
+  Losses are compared on the same data only (the data's fingerprint: the same SynthReID set
+  written by another Pillow is other data).
 * The chosen schedule is the shortest that trained enough for both models. When none qualifies,
   none is chosen and the study says its models did not converge.
 
@@ -95,20 +97,34 @@ def _tenth_means(loss: list[float]) -> tuple[float, float]:
     return sum(last) / len(last), sum(before) / len(before)
 
 
+def data_tag(run) -> str:
+    """The data a run trained on: the fingerprint tag that ends its run id ("" without one)."""
+    run_id = run.get("run_id") if hasattr(run, "get") else None
+    return str(run_id).rsplit("-d", 1)[1] if isinstance(run_id, str) and "-d" in run_id else ""
+
+
 def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (schedule, model) of the regime runs: final loss (mean over the last tenth),
-    its change from the tenth before, whether it settled, its excess over the next longer
-    compressed schedule and whether it trained enough (seeds pooled by their mean loss curve);
-    ``settled`` (a change under 2%) is shown, not used by the rule."""
+    """One row per (data, schedule, model) of the regime runs: final loss (mean over the last
+    tenth), its change from the tenth before, whether it settled, its excess over the next longer
+    compressed schedule on the same data and whether it trained enough (seeds pooled by their
+    mean loss curve); ``settled`` (a change under 2%) is shown, not used by the rule."""
     rows = []
-    for (schedule, model), g in runs.groupby(
-        [runs.apply(schedule_name, axis=1), runs["kind"].fillna("none")], sort=False
+    if runs.empty:
+        return pd.DataFrame()
+    for (data, schedule, model), g in runs.groupby(
+        [
+            runs.apply(data_tag, axis=1),
+            runs.apply(schedule_name, axis=1),
+            runs["kind"].fillna("none"),
+        ],
+        sort=False,
     ):
         curves = [[e["loss"] for e in c] for c in g["curve"]]
         loss = [sum(values) / len(values) for values in zip(*curves, strict=True)]
         final, before = _tenth_means(loss)
         rows.append(
             {
+                "data": data,
                 "schedule": schedule,
                 "model": model,
                 "epochs": len(loss),
@@ -127,12 +143,12 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     )
     for shorter, next_longer in zip(compressed, compressed[1:], strict=False):
         longer[shorter] = next_longer
-    final = table.set_index(["schedule", "model"])["final loss"]
+    final = table.set_index(["data", "schedule", "model"])["final loss"]
     excess = []
-    for schedule, model, loss in zip(
-        table["schedule"], table["model"], table["final loss"], strict=True
+    for data, schedule, model, loss in zip(
+        table["data"], table["schedule"], table["model"], table["final loss"], strict=True
     ):
-        reference = final.get((longer.get(schedule), model))
+        reference = final.get((data, longer.get(schedule), model))
         excess.append(loss / reference - 1 if reference is not None else float("nan"))
     table["above next longer"] = excess
     table["trained enough"] = table["above next longer"] <= ENOUGH  # NaN: not shown
@@ -141,12 +157,12 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def choose_schedule(table: pd.DataFrame) -> str | None:
     """The rule's choice from `convergence_table`: the shortest schedule that trained enough for
-    every model; None when no schedule qualifies."""
+    every model on the same data; None when no schedule qualifies."""
     if table.empty:
         return None
     passing = [
         name
-        for name, g in table.groupby("schedule")
+        for (_, name), g in table.groupby(["data", "schedule"])
         if len(g) == len(MODELS) and bool(g["trained enough"].all())
     ]
     if not passing:
@@ -196,8 +212,37 @@ def record_choice(
     return choice
 
 
-def grid_findings(table: pd.DataFrame) -> str:
-    """What the grid shows, as Markdown bullets computed from `convergence_table`."""
+def grid_findings(table: pd.DataFrame, where: dict[str, str] | None = None) -> str:
+    """What the grid shows, as Markdown bullets computed from `convergence_table`: per data set
+    (headed by ``where[data]`` when there are several), then how far the same schedule's final
+    loss moved between data sets."""
+    where = where or {}
+    datas = list(dict.fromkeys(table["data"]))
+    lines = []
+    for data in datas:
+        if len(datas) > 1:
+            lines.append(f"**On {where.get(data, f'data {data}')}:**\n")
+        lines += _findings_on_one_data(table[table["data"] == data])
+        if len(datas) > 1:
+            lines.append("")
+    final = table.set_index(["data", "schedule", "model"])["final loss"]
+    for first, second in zip(datas, datas[1:], strict=False):
+        for schedule in GRID:
+            pair = [
+                final[(second, schedule, m)] / final[(first, schedule, m)] - 1
+                for m in ("none", "rga-sc")
+                if (first, schedule, m) in final and (second, schedule, m) in final
+            ]
+            if len(pair) == 2:
+                lines.append(
+                    f"* **The same schedule on both data sets** ({schedule}): the final loss on "
+                    f"{where.get(second, second)} differs by {pair[0]:+.1%} (baseline) and "
+                    f"{pair[1]:+.1%} (RGA-SC) from that on {where.get(first, first)}."
+                )
+    return "\n".join(lines)
+
+
+def _findings_on_one_data(table: pd.DataFrame) -> list[str]:
     final = table.set_index(["schedule", "model"])["final loss"]
     compressed = sorted(
         (s for s in GRID if s.startswith("compressed") and (s, "none") in final),
@@ -242,4 +287,4 @@ def grid_findings(table: pd.DataFrame) -> str:
                 )
                 + f" (the rule asks for at most +{ENOUGH:.0%})."
             )
-    return "\n".join(lines)
+    return lines

@@ -12,10 +12,10 @@ import json
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rga.study.regime import GRID, convergence_table, schedule_name
+from rga.study.regime import GRID, convergence_table, data_tag, schedule_name
 from rga.study.report.paths import repo_root
 
-__all__ = ["load_choice", "plot_regime_losses", "regime_table", "trunk_table"]
+__all__ = ["data_where", "load_choice", "plot_regime_losses", "regime_table", "trunk_table"]
 
 
 def load_choice(name: str = "choice.json") -> dict | None:
@@ -52,17 +52,37 @@ def trunk_table(manifest: dict) -> pd.DataFrame:
     return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name="trunk"))
 
 
+def data_where(runs: pd.DataFrame) -> dict[str, str]:
+    """Each data tag of the regime runs, in words: "data 2eb942b5 (written and trained on an
+    NVIDIA H200)". The same SynthReID preset and seed give other files under another Pillow, so
+    the data of each machine is its own."""
+    where = {}
+    for _, run in runs.iterrows():
+        tag = data_tag(run)
+        hardware = run.get("hardware")
+        machine = hardware if isinstance(hardware, str) and hardware else str(run.get("device"))
+        where.setdefault(tag, f"data {tag} (written and trained on {machine})")
+    return where
+
+
 def regime_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """`convergence_table` of the regime runs, formatted for the page, in the grid's order."""
+    """`convergence_table` of the regime runs, formatted for the page, in the grid's order (a
+    first column names the data when the runs trained on more than one)."""
     table = convergence_table(runs)
     if table.empty:
         return table
     order = {name: i for i, name in enumerate(GRID)}
+    datas = {tag: i for i, tag in enumerate(dict.fromkeys(table["data"]))}
     table = table.sort_values(
-        ["schedule", "model"], key=lambda c: c.map(order) if c.name == "schedule" else c
+        ["data", "schedule", "model"],
+        key=lambda c: (
+            c.map(order) if c.name == "schedule" else c.map(datas) if c.name == "data" else c
+        ),
     )
+    where = data_where(runs)
     out = pd.DataFrame(
         {
+            **({"data": table["data"].map(where)} if len(datas) > 1 else {}),
             "schedule": table["schedule"],
             "model": table["model"].map({"none": "Baseline", "rga-sc": "RGA-SC conv2-5_x"}),
             "final loss": table["final loss"].map("{:.3f}".format),
@@ -77,10 +97,13 @@ def regime_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_regime_losses(runs: pd.DataFrame) -> Figure:
-    """Training loss per epoch under each schedule, one panel per model."""
+    """Training loss per epoch under each schedule, one panel per model (dashed: runs on the
+    second data set, when there are two)."""
     from matplotlib import pyplot as plt
 
     models = (("none", "Baseline"), ("rga-sc", "RGA-SC conv2-5_x"))
+    datas = list(dict.fromkeys(data_tag(run) for _, run in runs.iterrows()))
+    styles = ("-", "--", ":", "-.")
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True, layout="constrained")
     colours = plt.get_cmap("viridis")
     names = list(GRID)
@@ -88,12 +111,14 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
         for _, run in runs[runs["kind"].fillna("none") == kind].iterrows():
             name = schedule_name(run)
             loss = [e["loss"] for e in run["curve"]]
+            second = datas.index(data_tag(run))
             ax.plot(
                 range(1, len(loss) + 1),
                 loss,
                 lw=1.0,
+                ls=styles[second % len(styles)],
                 color=colours(names.index(name) / max(len(names) - 1, 1)),
-                label=name,
+                label=name if second == 0 else f"{name}, data {data_tag(run)}",
             )
         ax.set_title(title)
         ax.set_xlabel("epoch")
@@ -101,7 +126,10 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("training loss (CE + triplet)")
     handles, labels = axes[0].get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: names.index(labels[i]))
+    order = sorted(
+        range(len(labels)),
+        key=lambda i: (len(labels[i].split(", data")), names.index(labels[i].split(", data")[0])),
+    )
     fig.legend(
         [handles[i] for i in order],
         [labels[i] for i in order],
