@@ -15,7 +15,14 @@ from matplotlib.figure import Figure
 from rga.study.regime import GRID, convergence_table, data_tag, schedule_name
 from rga.study.report.paths import repo_root
 
-__all__ = ["data_where", "load_choice", "plot_regime_losses", "regime_table", "trunk_table"]
+__all__ = [
+    "data_where",
+    "load_choice",
+    "plot_regime_losses",
+    "regime_table",
+    "study_progress",
+    "trunk_table",
+]
 
 
 def load_choice(name: str = "choice.json") -> dict | None:
@@ -138,3 +145,43 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
         fontsize="small",
     )
     return fig
+
+
+def study_progress(root=None) -> pd.DataFrame:
+    """How far the study in the chosen regime has got: per experiment of the pipeline, the runs
+    it plans (``pretrained`` profile, the study's seeds; ``from_scratch`` in the ``cpu`` profile
+    with three seeds) and how many of them have results files."""
+    from rga.engine.config import run_id
+    from rga.study.experiments import experiment_configs
+    from rga.study.pipeline import FROM_SCRATCH_SEEDS, TABLES
+    from rga.study.report.paths import results_dir
+
+    plans = [(name, "pretrained", "study") for name in TABLES]
+    plans.append(("from_scratch", "cpu", FROM_SCRATCH_SEEDS))
+    rows, planned, finished = [], set(), set()
+    for name, profile, seeds in plans:
+        configs = experiment_configs(name, profile, seeds)
+        folder = results_dir(name, root)
+        found = {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+        # a planned run is finished when a results file of its configuration exists (any data)
+        hashes = {run_id(c, "0" * 16).rsplit("-d", 1)[0] for c in configs}
+        done = {rid.rsplit("-d", 1)[0] for rid in found} & hashes
+        planned |= hashes
+        finished |= done
+        rows.append(
+            {
+                "experiment": name,
+                "profile": profile,
+                "runs planned": len(hashes),
+                "runs finished": len(done),
+            }
+        )
+    rows.append(
+        {
+            "experiment": "all (each run once)",
+            "profile": "",
+            "runs planned": len(planned),
+            "runs finished": len(finished),
+        }
+    )
+    return pd.DataFrame(rows)
