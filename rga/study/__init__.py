@@ -1,6 +1,8 @@
 """The study built around the library: which runs each experiment makes (``experiments``), one
 run trained and recorded (``train``, also the command line ``python -m rga.study.train``),
-results files (``results``), and the helpers the notebooks and the book call (``report``).
+results files (``results``), one committed run retrained at the code at hand (``rerun``, the
+command line ``python -m rga.study.rerun``), and the helpers the notebooks and the book call
+(``report``).
 
 Imports: anything of ``rga``; nothing of ``rga`` imports this package.
 """

@@ -7,10 +7,11 @@ kinds, positions, settings, metrics), ``formats`` (how each kind of number is wr
 ``attention_tables`` (attention precision), ``architecture``
 (Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
 format), ``attention_parts`` (the part scores of Figure 2), ``ranked_lists`` (the saved ranked
-lists), ``probe_page`` (the Probe page's notes), ``views`` (composite figures), ``claims`` (the
-paper's claims checked on our runs), ``verdicts`` (a claim's verdict from paired per-seed
-margins), ``performance`` (benchmark ratios against their targets), ``plots`` (figures, each
-setting in its glossary colour), ``sections`` (the parts every experiment page shows).
+lists), ``probe_page`` (the Probe page's notes), ``reproduce_views`` (the Reproduce page: the
+commits of the runs, reruns), ``views`` (composite figures), ``claims`` (the paper's claims
+checked on our runs), ``verdicts`` (a claim's verdict from paired per-seed margins),
+``performance`` (benchmark ratios against their targets), ``plots`` (figures, each setting in its
+glossary colour), ``sections`` (the parts every experiment page shows).
 """
 
 from rga.study.report.attention_arrays import (

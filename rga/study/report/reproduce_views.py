@@ -1,0 +1,162 @@
+"""The Reproduce page: the commits the study's runs were trained at, and reruns of one run.
+
+Reads results only: the results files (as :func:`rga.study.report.load_runs` frames) and the
+rerun records ``experiments/rerun/<run_id>.json`` that ``python -m rga.study.rerun`` writes (see
+:mod:`rga.study.rerun` for their keys). Nothing here trains.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from rga.study.report.formats import MISSING, count, decimal, duration
+from rga.study.report.paths import Notice, repo_root
+from rga.study.report.runs import _total_row, unique_runs
+
+__all__ = [
+    "COMMIT_COLUMNS",
+    "RERUN_COMMAND",
+    "RERUN_METRICS",
+    "commits_table",
+    "load_reruns",
+    "no_rerun_notice",
+    "rerun_caption",
+    "rerun_dir",
+    "rerun_table",
+    "short_commit",
+]
+
+RERUN_METRICS = ("R1", "mAP", "mINP")  # of the run's eval_feature, in percent
+RERUN_COMMAND = "python -m rga.study.rerun from_scratch <run_id>"
+_TIME = "wall time (h:mm)"  # the column runs.hardware_and_time and runs._total_row use
+_FIRST, _LAST = "first finished (UTC)", "last finished (UTC)"
+COMMIT_COLUMNS = ("experiment", "commit", "runs", _FIRST, _LAST, _TIME)
+
+
+def short_commit(commit, dirty: bool = False) -> str:
+    """ "a11773076b" (10 characters), "a11773076b (dirty)" when the working tree had uncommitted
+    changes; "unknown" for a run made outside git."""
+    text = str(commit)[:10] if isinstance(commit, str) and commit else "unknown"
+    return text + (" (dirty)" if dirty else "")
+
+
+def _finished_at(created) -> str:
+    """ "2026-11-29 13:54" (UTC) from a results file's ``created``; "–" when absent."""
+    stamp = pd.to_datetime(created, utc=True, errors="coerce")
+    return MISSING if pd.isna(stamp) else stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _commit_row(runs: pd.DataFrame) -> dict:
+    """The commit of `runs` (" (dirty)" if any was trained on a dirty tree; "N commits" when
+    they are of several), their number, when the first and the last finished, and their time."""
+    dirty = bool(runs["git_dirty"].eq(True).any()) if "git_dirty" in runs else False
+    commits = runs["git_commit"].unique()
+    created = pd.to_datetime(runs["created"], utc=True, errors="coerce")
+    one = len(commits) == 1
+    return {
+        "commit": short_commit(commits[0], dirty) if one else f"{count(len(commits))} commits",
+        "runs": count(len(runs)),
+        _FIRST: _finished_at(created.min()),
+        _LAST: _finished_at(created.max()),
+        _TIME: duration(runs["wall_time_s"].astype(float).sum()),
+    }
+
+
+def commits_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (experiment, commit) of `runs` (:func:`rga.study.report.load_runs`), in the
+    order the commits were first used: the short commit (" (dirty)" when any of its runs was
+    trained with uncommitted changes), the number of runs, when the first and the last finished
+    (UTC) and their training + evaluation time (h:mm). A last row covers every run, each run id
+    once (a model two experiments share is one run); its commit is the study's one commit, or
+    "N commits". Empty for no runs."""
+    if runs.empty:
+        return pd.DataFrame()
+    runs = runs.assign(
+        git_commit=runs["git_commit"].fillna("unknown"),
+        _first=pd.to_datetime(runs["created"], utc=True, errors="coerce"),
+    )
+    first = runs.groupby(["experiment", "git_commit"])["_first"].min().rename("_order")
+    runs = runs.join(first, on=["experiment", "git_commit"])
+    rows = [
+        {"experiment": experiment, **_commit_row(g)}
+        for (experiment, _, _), g in runs.groupby(
+            ["experiment", "_order", "git_commit"], sort=True, dropna=False
+        )
+    ]
+    rows.append({**_commit_row(unique_runs(runs)), **_total_row(runs, "experiment")})
+    return pd.DataFrame(rows, columns=list(COMMIT_COLUMNS))
+
+
+def rerun_dir(root: str | Path | None = None) -> Path:
+    """``experiments/rerun`` of the repository (or `root`)."""
+    return Path(root) if root is not None else repo_root() / "experiments" / "rerun"
+
+
+def load_reruns(root: str | Path | None = None) -> list[dict]:
+    """Every rerun record under :func:`rerun_dir`, by file name; [] when there is none."""
+    folder = rerun_dir(root)
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def _signed(value, digits: int) -> str:
+    """ "+0.30", "-1.20", "+0.00" (never "-0.00"); "–" when absent."""
+    if value is None or pd.isna(value):
+        return MISSING
+    return f"{round(float(value), digits) + 0.0:+.{digits}f}"
+
+
+def _side_value(side: dict, name: str):
+    """A metric (from ``metrics``) or the final loss of one side of a rerun record."""
+    return side["metrics"].get(name) if name in RERUN_METRICS else side.get(name)
+
+
+def rerun_table(record: dict) -> pd.DataFrame:
+    """A rerun record as a table: one row per metric (R1, mAP, mINP of the run's eval_feature,
+    in percent, two decimals; the final training loss, four), with the committed value, the
+    rerun's and the difference rerun - committed."""
+    names = [(m, m, 2) for m in RERUN_METRICS] + [("final_loss", "final training loss", 4)]
+    return pd.DataFrame(
+        [
+            {
+                "metric": label,
+                "committed": decimal(_side_value(record["committed"], name), digits),
+                "rerun": decimal(_side_value(record["rerun"], name), digits),
+                "difference": _signed(record["difference"].get(name), digits),
+            }
+            for name, label, digits in names
+        ]
+    )
+
+
+def rerun_caption(record: dict) -> str:
+    """What was rerun, in words: the run id and its experiment, the commit and device it was
+    trained at and on, those of the rerun, and how long the rerun trained."""
+    committed, rerun = record["committed"], record["rerun"]
+    seconds = rerun.get("train_time_s")
+    took = f", {duration(seconds)} (h:mm) of training" if seconds is not None else ""
+    return (
+        f"{record['run_id']} ({record['experiment']}): trained at "
+        f"{short_commit(committed.get('git_commit'))} on {_device(committed)}; rerun at "
+        f"{short_commit(rerun.get('git_commit'), bool(rerun.get('git_dirty')))} on "
+        f"{_device(rerun)}{took}"
+    )
+
+
+def _device(side: dict) -> str:
+    return (side.get("hardware") or {}).get("device_name") or "?"
+
+
+def no_rerun_notice() -> Notice:
+    """The note a page shows while ``experiments/rerun/`` holds no record: the command."""
+    return Notice(
+        title="No rerun yet",
+        body="No rerun record in experiments/rerun/. Retrain one committed run at the current "
+        "code (a run id is a file name in experiments/results/<experiment>/, without .json) "
+        "with:",
+        command=RERUN_COMMAND,
+        kind="note",
+    )
