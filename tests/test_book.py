@@ -40,7 +40,8 @@ EXPERIMENT_PAGES = {
     "attention_designs": "table2",
     "embedding_functions": "table4",
 }
-PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, *CHAPTERS[7:]]
+# Under Results after the experiment pages: why RGA-SC does not train from scratch.
+PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, "from_scratch", *CHAPTERS[7:]]
 # A number printed with pandas' default precision ("2.340000"), or a missing value.
 RAW = re.compile(r"^-?\d+\.\d{5,}$|^(nan|NaN|None|<NA>|NaT)$")
 

@@ -11,7 +11,8 @@ lists), ``probe_page`` (the Probe page's notes), ``reproduce_views`` (the Reprod
 commits of the runs, reruns), ``views`` (composite figures), ``claims`` (the paper's claims
 checked on our runs), ``verdicts`` (a claim's verdict from paired per-seed margins),
 ``performance`` (benchmark ratios against their targets), ``plots`` (figures, each setting in its
-glossary colour), ``sections`` (the parts every experiment page shows).
+glossary colour), ``sections`` (the parts every experiment page shows), ``regime_views`` (the
+Regime page) and ``diagnostics_views`` (the per-epoch diagnostics of the From-scratch page).
 """
 
 from rga.study.report.attention_arrays import (
