@@ -255,3 +255,22 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
         save_checkpoint({"epoch": 2}, path)
     assert load_checkpoint(path) == {"epoch": 1}
     assert [p.name for p in tmp_path.iterdir()] == [LAST]
+
+
+def test_the_commit_recorded_is_the_code_the_run_started_with(smoke, tmp_path, monkeypatch):
+    """HEAD may move while a run trains (its repository is worked on): the record names the
+    commit of the code the process loaded, read when the run started, not HEAD at its end."""
+    monkeypatch.setattr(train_module, "git_state", lambda: ("a" * 40, False))
+
+    def moved(entry):  # a commit lands in the repository during the first epoch
+        monkeypatch.setattr(train_module, "git_state", lambda: ("b" * 40, True))
+
+    config = replace(smoke, epochs=1)
+    record = train_run(
+        config,
+        checkpoint_root=tmp_path / "ck",
+        results_root=tmp_path / "res",
+        on_epoch_end=moved,
+        progress=False,
+    )
+    assert (record["git_commit"], record["git_dirty"]) == ("a" * 40, False)

@@ -136,6 +136,9 @@ class _Run:
     start_epoch: int = 0
     curve: list[dict] = field(default_factory=list)
     compiled: dict | None = None  # {compiled, seconds, error} of this session, with config.compile
+    # (commit, dirty) of the code this process trains with, read when it starts: the repository's
+    # HEAD may move while a run trains
+    code: tuple[str, bool | None] = ("unknown", None)
 
 
 def _load_data(config: RunConfig, checkpoint_root, ctx: distributed.Context) -> ReIDDataset:
@@ -188,6 +191,7 @@ def _set_up(
         optimizer=build_optimizer(config, model),
         scaler=torch.amp.GradScaler(ctx.device.type, enabled=config.amp == "fp16"),
         probe=probe_batch(dataset.train, config.height, config.width).to(ctx.device),
+        code=git_state(),
     )
 
 
@@ -346,7 +350,7 @@ def _finish(run: _Run) -> dict:
     """Evaluate the last epoch's model and keep it, with its metrics, as ``final.pt``."""
     start = time.perf_counter()
     metrics = evaluate(run.model, run.config, run.dataset, run.ctx.device)
-    commit, dirty = git_state()
+    commit, dirty = run.code
     save_checkpoint(
         {
             "model": run.model.state_dict(),
@@ -359,7 +363,8 @@ def _finish(run: _Run) -> dict:
             "data": run.data,
             "hardware": hardware_info(run.ctx.device, run.ctx.world_size),
             "versions": library_versions(),
-            # the code that finished the run (a resumed run may have started under another)
+            # the code of the process that finished the run, read when it started (a resumed
+            # run may have started under another)
             "git_commit": commit,
             "git_dirty": dirty,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
