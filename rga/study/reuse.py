@@ -14,11 +14,11 @@ the regime.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from rga.study.report.attention_arrays import write_npz
 from rga.study.report.paths import SET_UP_EXPERIMENTS
 from rga.study.report.ranked_lists import load_ranked_lists, save_ranked_lists
 from rga.study.results import result_path, write_result
@@ -75,14 +75,7 @@ def _copy_run(results_root, source: str, experiment: str, run_id: str) -> None:
         arrays = {key: stored[key] for key in stored.files}
     meta = json.loads(str(arrays["meta"]))
     arrays["meta"] = np.array(json.dumps({**meta, "experiment": experiment}, default=str))
-    arrays_to.parent.mkdir(parents=True, exist_ok=True)
-    tmp = arrays_to.with_name(f".{arrays_to.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, arrays_to)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_npz(arrays_to, arrays)
 
     record = json.loads(record_path.read_text())
     record["config"]["experiment"] = experiment

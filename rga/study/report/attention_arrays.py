@@ -157,6 +157,11 @@ def save_attention_arrays(
     path = Path(path)
     if path.is_file() and _same_arrays(path, arrays):
         return path  # the same content: the file is left as it is, byte for byte
+    return write_npz(path, arrays)
+
+
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write `arrays` as a compressed ``.npz`` at `path` (a temporary file, then os.replace)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process
     try:
