@@ -286,6 +286,18 @@ class TestBuiltBook:
             assert "The study's runs fill this table" in text and "papermill" in text
         assert not [n for n in section.select("div.rga-notice") if "Missing" in n.get_text()]
 
+    def test_from_scratch_page_checks_the_explanations_against_the_runs(self, html):
+        main = _soup(html, "from_scratch").find("main")
+        section = main.find(id="the-three-explanations-against-the-numbers")
+        assert section is not None
+        text = section.get_text(" ", strip=True)
+        if _comparison_files("from_scratch/*.json"):
+            for check in ("Scale.", "Selection.", "Gradient.", "What the numbers say."):
+                assert check in text
+            assert main.select("div.cell_output img"), "the diagnostics are drawn"
+        else:
+            assert "once the runs from scratch exist" in text
+
     def test_results_page_shows_ranked_lists_or_says_when_they_appear(self, html):
         section = _soup(html, "results").find("main").find(id="ranked-lists")
         assert section is not None

@@ -12,8 +12,18 @@ from rga.analysis.probe import probe, relations_at
 from rga.engine.build import build_model
 from rga.engine.checkpoint import FINAL, save_checkpoint
 from rga.engine.config import make_config, run_id
-from rga.study.report.attention_arrays import RELATION_POINTS, AttentionArrays
-from rga.study.report.probe_page import probe_model, saved_views_note, train_command
+from rga.study.report.attention_arrays import (
+    RELATION_POINTS,
+    AttentionArrays,
+    attention_path,
+    save_attention_arrays,
+)
+from rga.study.report.probe_page import (
+    probe_model,
+    saved_run_arrays,
+    saved_views_note,
+    train_command,
+)
 from rga.study.report.views import probe_widget, saved_probe_figure
 from rga.study.train import _parse_override
 
@@ -136,6 +146,27 @@ def test_saved_views_note_says_where_the_views_come_from():
     assert "holds nothing of run" in saved_views_note(CONFIG, None).data
 
 
+def test_saved_run_arrays_prefers_the_copy_with_relations(tmp_path, monkeypatch):
+    monkeypatch.setenv("RGA_RESULTS_ROOT", str(tmp_path))
+    assert saved_run_arrays(CONFIG) is None
+    rid = run_id(CONFIG, TAG)
+    for experiment, with_relations in (("attention_variants", False), ("from_scratch", True)):
+        saved = saved_arrays(with_relations)
+        save_attention_arrays(
+            attention_path(experiment, rid),
+            saved.images,
+            saved.spatial,
+            meta=saved.meta,
+            relations=saved.relations or None,
+            points=saved.points,
+        )
+    assert saved_run_arrays(CONFIG).relations  # the older copy without them is passed over
+    assert saved_run_arrays(CONFIG, data="f" * len(TAG)) is None  # other data: nothing
+    attention_path("from_scratch", rid).unlink()
+    only = saved_run_arrays(CONFIG)
+    assert only is not None and not only.relations  # the spatial gates are still drawn
+
+
 def test_saved_probe_figure_has_a_row_per_stage_and_marks_the_positions():
     saved = saved_arrays(with_relations=True)
     figure = saved_probe_figure(saved, image=1)
@@ -156,6 +187,7 @@ def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
     from pathlib import Path
 
     import nbformat
+    from nbclient.exceptions import CellTimeoutError
 
     from rga.study.train import main
 
@@ -173,13 +205,22 @@ def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
         cell.metadata["tags"] = [t for t in tags if t != "skip-execution"]
     nbformat.write(page, tmp_path / "probe.ipynb")
     out = tmp_path / "probe.out.ipynb"
-    papermill.execute_notebook(
-        str(tmp_path / "probe.ipynb"),
-        str(out),
-        parameters={"profile": "smoke", "checkpoint_root": str(checkpoints)},
-        cwd=str(book),
-        progress_bar=False,
-    )
+    # nbclient can miss the reply to a cell that opens widgets and wait for it forever
+    # (jupyter/nbclient#312, seen here on a loaded machine): a time limit, then one more try.
+    for attempt in (1, 2):
+        try:
+            papermill.execute_notebook(
+                str(tmp_path / "probe.ipynb"),
+                str(out),
+                parameters={"profile": "smoke", "checkpoint_root": str(checkpoints)},
+                cwd=str(book),
+                progress_bar=False,
+                execution_timeout=300,
+            )
+            break
+        except CellTimeoutError:
+            if attempt == 2:
+                raise
     outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     text = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)

@@ -4,7 +4,12 @@ import pandas as pd
 
 from rga.engine.config import run_id
 from rga.study.experiments import experiment_configs
-from rga.study.report.regime_views import data_where, regime_table, study_progress
+from rga.study.report.regime_views import (
+    data_where,
+    plot_regime_losses,
+    regime_table,
+    study_progress,
+)
 from tests.test_regime import flat, run
 
 
@@ -41,3 +46,21 @@ def test_regime_table_names_the_data_when_there_are_two():
     assert table["data"].iloc[0].startswith("data aaaaaaaa")
     one = regime_table(runs.iloc[:2])
     assert "data" not in one.columns
+
+
+def test_the_loss_figure_lists_each_schedule_once_first_data_first():
+    rows = []
+    for data in ("aaaaaaaa", "bbbbbbbb"):
+        for schedule in ("compressed, 200 epochs", "compressed, 70 epochs"):
+            for kind in (None, "rga-sc"):
+                r = run(schedule, kind, flat(int(schedule.split(", ")[1].split()[0]), 1.1))
+                rows.append({**r, "run_id": f"x-s0-1-d{data}"})
+    fig = plot_regime_losses(pd.DataFrame(rows))
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [
+        "compressed, 70 epochs",
+        "compressed, 200 epochs",
+        "compressed, 70 epochs, data bbbbbbbb",
+        "compressed, 200 epochs, data bbbbbbbb",
+    ]
+    assert [len(ax.lines) for ax in fig.axes] == [4, 4]

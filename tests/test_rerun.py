@@ -28,6 +28,19 @@ def committed(tmp_path_factory):
     return base / "data", base / "results", record
 
 
+def _rerun_into(tmp_path, record, data, results, **kwargs):
+    """Rerun the committed run with its outputs (rerun file, checkpoints) under tmp_path."""
+    return rerun(
+        EXPERIMENT,
+        record["run_id"],
+        data_root=data,
+        results_root=results,
+        out_root=tmp_path / "rerun",
+        checkpoint_root=tmp_path / "ck",
+        **kwargs,
+    )
+
+
 def _snapshot(folder):
     return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -35,15 +48,7 @@ def _snapshot(folder):
 def test_rerun_writes_the_differences_and_leaves_the_results_alone(committed, tmp_path):
     data, results, record = committed
     before = _snapshot(results)
-    path = rerun(
-        EXPERIMENT,
-        record["run_id"],
-        data_root=data,
-        results_root=results,
-        out_root=tmp_path / "rerun",
-        checkpoint_root=tmp_path / "ck",
-        progress=False,
-    )
+    path = _rerun_into(tmp_path, record, data, results, progress=False)
     assert path == tmp_path / "rerun" / f"{record['run_id']}.json"
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
     saved = json.loads(path.read_text())
@@ -86,14 +91,7 @@ def test_other_data_is_refused_before_training(committed, tmp_path, monkeypatch)
 
     monkeypatch.setattr(train_module, "train", refuse)
     with pytest.raises(RerunRefused, match="trained on other data") as err:
-        rerun(
-            EXPERIMENT,
-            record["run_id"],
-            data_root=other,
-            results_root=results,
-            out_root=tmp_path / "rerun",
-            checkpoint_root=tmp_path / "ck",
-        )
+        _rerun_into(tmp_path, record, other, results)
     assert "train: " in str(err.value) and "--data-root" in str(err.value)
     assert not (tmp_path / "rerun").exists()
 

@@ -65,11 +65,14 @@ def run_prefix(config: RunConfig) -> str:
 
 def saved_run_arrays(config: RunConfig, data: str = "") -> AttentionArrays | None:
     """The committed attention arrays of `config`'s run on the data tagged `data` (any data
-    when empty), preferring the copy in "attention_variants"; None when there are none."""
+    when empty): a copy with relation maps first (an older recording of the same run may lack
+    them), then the one in "attention_variants"; None when there are none."""
     prefix = run_prefix(config) + data
     paths = [p for p in find_attention_arrays(None) if p.stem.startswith(prefix)]
     paths.sort(key=lambda p: (p.parent.parent.name != EXPERIMENT, str(p)))
-    return load_attention_arrays(paths[0]) if paths else None
+    saved = [load_attention_arrays(p) for p in paths]
+    with_relations = [s for s in saved if s.relations]
+    return (with_relations or saved or [None])[0]
 
 
 def saved_views_note(

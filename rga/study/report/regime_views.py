@@ -114,32 +114,30 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True, layout="constrained")
     colours = plt.get_cmap("viridis")
     names = list(GRID)
+    legend = {}  # label: ((data set, schedule), line), in the legend's order once sorted
     for ax, (kind, title) in zip(axes, models, strict=True):
         for _, run in runs[runs["kind"].fillna("none") == kind].iterrows():
             name = schedule_name(run)
             loss = [e["loss"] for e in run["curve"]]
             second = datas.index(data_tag(run))
-            ax.plot(
+            label = name if second == 0 else f"{name}, data {data_tag(run)}"
+            (line,) = ax.plot(
                 range(1, len(loss) + 1),
                 loss,
                 lw=1.0,
                 ls=styles[second % len(styles)],
                 color=colours(names.index(name) / max(len(names) - 1, 1)),
-                label=name if second == 0 else f"{name}, data {data_tag(run)}",
             )
+            legend.setdefault(label, ((second, names.index(name)), line))
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_ylim(0.8, 4.0)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("training loss (CE + triplet)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    order = sorted(
-        range(len(labels)),
-        key=lambda i: (len(labels[i].split(", data")), names.index(labels[i].split(", data")[0])),
-    )
+    labels = sorted(legend, key=lambda label: legend[label][0])
     fig.legend(
-        [handles[i] for i in order],
-        [labels[i] for i in order],
+        [legend[label][1] for label in labels],
+        labels,
         loc="outside lower center",
         ncols=3,
         fontsize="small",
