@@ -53,7 +53,7 @@ def test_a_gradient_grown_only_in_rga_is_what_separates_it():
         "the opposite of the prediction" in gradient and "this is where RGA-SC differs" in gradient
     )
     assert "RGA-SC conv5_x ×5" in gradient and "CBAM-CS conv5_x ×1.2" in gradient
-    assert "from scratch, 20 over the last" in gradient
+    assert "from scratch, 20 over the last 5" in gradient
     assert conclusion.startswith("**What the numbers say.** Of the three, only the gradient")
 
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import pandas as pd
 
-from rga.study.report.diagnostics_views import _num
+from rga.study.report.diagnostics_views import EARLY, _num
 from rga.study.report.labels import BASELINE, STAGE_LABELS
 
 __all__ = ["FACTOR", "backward_growth", "explanations"]
@@ -116,12 +116,12 @@ def _selection(rga, cbam, warm) -> tuple[str, bool]:
     return text, stays_flat or (flat_start and not warm_flat)
 
 
-def _gradient(base, rga, cbam, warm, warm_base) -> tuple[str, str]:
+def _gradient(base, rga, cbam, warm, warm_base, early: int) -> tuple[str, str]:
     """The check's text, and which way RGA-SC's gradient differs from both others: "less",
     "more" or "" (it does not separate RGA-SC from CBAM-CS)."""
     rga_ratio, base_ratio, cbam_ratio = (r["stem/head early"] for r in (rga, base, cbam))
     text = (
-        f"**Gradient.** Over the first epochs the stem's gradient norm is {_num(rga_ratio)} "
+        f"**Gradient.** Over epochs 1-{early} the stem's gradient norm is {_num(rga_ratio)} "
         f"times the head's for RGA-SC, against {_num(base_ratio)} for the baseline and "
         f"{_num(cbam_ratio)} for CBAM-CS"
     )
@@ -149,10 +149,10 @@ def _gradient(base, rga, cbam, warm, warm_base) -> tuple[str, str]:
     if warm is not None and warm_base is not None:
         text += (
             f" From the pretrained trunk RGA-SC's stem gets {_num(warm['stem/head early'])} "
-            f"times the head's over the first epochs (baseline {_num(warm_base['stem/head early'])}) "
-            f"and {_num(warm['stem/head late'])} over the last (baseline "
+            f"times the head's over epochs 1-{early} (baseline {_num(warm_base['stem/head early'])}) "
+            f"and {_num(warm['stem/head late'])} over the last {early} (baseline "
             f"{_num(warm_base['stem/head late'])}); from scratch, {_num(rga['stem/head late'])} "
-            f"over the last (baseline {_num(base['stem/head late'])})."
+            f"over the last {early} (baseline {_num(base['stem/head late'])})."
         )
     return text, way
 
@@ -175,7 +175,7 @@ def explanations(scratch: pd.DataFrame, pretrained: pd.DataFrame | None = None) 
         _scale(base, rga, cbam),
         _selection(rga, cbam, warm),
     )
-    gradient, way = _gradient(base, rga, cbam, warm, warm_base)
+    gradient, way = _gradient(base, rga, cbam, warm, warm_base, scratch.attrs.get("early", EARLY))
     lines = [
         f"* {scale}",
         f"* {selection}",
