@@ -276,6 +276,26 @@ def test_attention_arrays_round_trip_and_selection(tmp_path):
     assert isinstance(widget.result, Figure) and "stage 1" in widget.result.texts[0].get_text()
 
 
+def test_a_comparison_figure_takes_every_model_from_one_profile(tmp_path):
+    def save(kind: str, profile: str, experiment: str = "attention_variants") -> None:
+        path = report.attention_path(experiment, f"{kind}-{profile}", root=tmp_path)
+        meta = {"kind": kind, "profile": profile, "seed": 0}
+        report.save_attention_arrays(
+            path, np.zeros((1, 8, 4, 3)), {4: np.ones((1, 2, 1))}, meta=meta
+        )
+
+    kinds = ("cbam", "rga-sc")
+    assert report.select_attention_set(kinds, root=tmp_path) == {"cbam": None, "rga-sc": None}
+    for kind in kinds:
+        save(kind, "cpu")
+    save("rga-sc", "pretrained")  # the current regime, one model so far: the older one is whole
+    chosen = report.select_attention_set(kinds, root=tmp_path)
+    assert {k: a.meta["profile"] for k, a in chosen.items()} == {"cbam": "cpu", "rga-sc": "cpu"}
+    save("cbam", "pretrained", experiment="attention_designs")
+    chosen = report.select_attention_set(kinds, root=tmp_path)
+    assert {a.meta["profile"] for a in chosen.values()} == {"pretrained"}
+
+
 def test_architecture_table_checks_the_paper():
     model = ReIDNet(751, kind="rga-sc", height=256, width=128)
     table = check_against_paper(architecture_table(model), load_paper_table1(), num_classes=751)

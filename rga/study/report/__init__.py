@@ -24,6 +24,7 @@ from rga.study.report.attention_arrays import (
     save_attention_arrays,
     save_run_attention,
     select_attention_arrays,
+    select_attention_set,
 )
 from rga.study.report.attention_tables import (
     attention_precision_table,
@@ -126,6 +127,7 @@ __all__ = [
     "save_attention_arrays",
     "save_run_attention",
     "select_attention_arrays",
+    "select_attention_set",
     "setting_colour",
     "setting_key",
     "setting_label",

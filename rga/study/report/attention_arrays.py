@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,6 +49,7 @@ __all__ = [
     "save_attention_arrays",
     "save_run_attention",
     "select_attention_arrays",
+    "select_attention_set",
 ]
 
 
@@ -257,6 +258,28 @@ def select_attention_arrays(
             preferred = path.parent.parent.name != "attention_variants"
             candidates.append((preferred, int(arrays.meta.get("seed", 0)), str(path), arrays))
     return min(candidates, key=lambda c: c[:3])[3] if candidates else None
+
+
+def select_attention_set(
+    kinds: Sequence[str],
+    stage: int = 4,
+    root: str | Path | None = None,
+    profiles: tuple[str, ...] = STUDY_PROFILES,
+) -> dict[str, AttentionArrays | None]:
+    """{kind: saved maps or None} for a figure that compares `kinds`, all from runs of one
+    profile, so that one figure never sets models of two regimes side by side: the profile
+    that has the most of the kinds, the later one in `profiles` on a tie (the study's current
+    regime comes last in :data:`STUDY_PROFILES`). Each kind's run as :func:`select_attention_arrays`
+    picks it."""
+    sets = [
+        {k: select_attention_arrays(k, stage, root=root, profiles=(profile,)) for k in kinds}
+        for profile in reversed(profiles)
+    ]  # max() keeps the first of equals: the later profile
+
+    def found(arrays: dict) -> int:
+        return sum(a is not None for a in arrays.values())
+
+    return max(sets, key=found, default=dict.fromkeys(kinds))
 
 
 def run_meta(config, run_id: str) -> dict:
