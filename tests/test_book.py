@@ -93,6 +93,13 @@ def _soup(html: Path, page: str):
     return bs4.BeautifulSoup((html / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
 
 
+def _section(html: Path, page: str, section_id: str):
+    """The section of a built page with that id (which must exist)."""
+    section = _soup(html, page).find("main").find(id=section_id)
+    assert section is not None, (page, section_id)
+    return section
+
+
 def _main_text(html: Path, page: str) -> str:
     return _soup(html, page).find("main").get_text(" ", strip=True)
 
@@ -276,9 +283,9 @@ class TestBuiltBook:
         assert "jupyter lab book/probe.ipynb" in code  # the interactive probe: how to get it
 
     def test_attention_page_gives_figure2_in_numbers(self, html):
-        main = _soup(html, "attention").find("main")
-        section = main.find(id="figure-2-in-numbers-does-each-region-get-one-attention-level")
-        assert section is not None
+        section = _section(
+            html, "attention", "figure-2-in-numbers-does-each-region-get-one-attention-level"
+        )
         text = section.get_text(" ", strip=True)
         if _has_record_key("attention_parts"):
             assert "variance explained" in text and "RGA-SC1 (after conv2_x): the" in text
@@ -287,20 +294,18 @@ class TestBuiltBook:
         assert not [n for n in section.select("div.rga-notice") if "Missing" in n.get_text()]
 
     def test_from_scratch_page_checks_the_explanations_against_the_runs(self, html):
-        main = _soup(html, "from_scratch").find("main")
-        section = main.find(id="the-three-explanations-against-the-numbers")
-        assert section is not None
-        text = section.get_text(" ", strip=True)
+        text = _section(
+            html, "from_scratch", "the-three-explanations-against-the-numbers"
+        ).get_text(" ", strip=True)
         if _comparison_files("from_scratch/*.json"):
             for check in ("Scale.", "Selection.", "Gradient.", "What the numbers say."):
                 assert check in text
-            assert main.select("div.cell_output img"), "the diagnostics are drawn"
+            assert _soup(html, "from_scratch").select("main div.cell_output img"), "the diagnostics"
         else:
             assert "once the runs from scratch exist" in text
 
     def test_results_page_shows_ranked_lists_or_says_when_they_appear(self, html):
-        section = _soup(html, "results").find("main").find(id="ranked-lists")
-        assert section is not None
+        section = _section(html, "results", "ranked-lists")
         if _comparison_files("*/attention/*.ranked.json"):
             assert section.select("div.cell_output img")
         else:
