@@ -202,9 +202,8 @@ def _conclusion(by_scale: bool, by_selection: bool, way: str, rga: pd.Series) ->
             "far more of it than the baseline's or CBAM-CS's do. These numbers locate the "
             "difference; they do not show which operation in the module makes the gradient grow, "
             "nor how a larger gradient stops the fit when Adam scales every update by its own "
-            "running gradient size. One candidate, not tested here: each RGA gate's logit is "
-            "batch-normalised, and a batch normalisation divides the gradient by the spread of "
-            "its input over the batch, so a logit that hardly varies passes a large gradient back."
+            "running gradient size. The first step's measurement below says which path of the "
+            "module carries the extra gradient."
         )
         if separating:
             text += f" The {' and '.join(separating)} check{'s' if len(separating) > 1 else ''} also separate{'' if len(separating) > 1 else 's'} them."
