@@ -14,8 +14,6 @@ diagnostics. Seconds of CPU per model.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from rga.engine.config import make_config
 from rga.engine.provenance import git_state
 from rga.engine.seeding import epoch_seed, seed_everything
 from rga.study.report.paths import repo_root
+from rga.study.results import write_json
 
 __all__ = ["MODELS", "TRUNKS", "main", "measure", "output_path", "write"]
 
@@ -89,15 +88,7 @@ def measure(
 
 def write(record: dict, root: str | Path | None = None) -> Path:
     """Write `record` (a temporary file, then os.replace: a failed call leaves the old file)."""
-    path = output_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_json(output_path(root), record)
 
 
 def _seeds(text: str) -> tuple[int, ...]:

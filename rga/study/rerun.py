@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from rga.engine.config import DEVICES, RunConfig, config_from_dict
 from rga.engine.config import run_id as config_run_id
 from rga.study.report.paths import results_dir
 from rga.study.report.reproduce_views import RERUN_METRICS, rerun_dir, short_commit
-from rga.study.results import read_result, result_path
+from rga.study.results import read_result, result_path, write_json
 
 __all__ = [
     "RerunRefused",
@@ -166,15 +165,7 @@ def rerun_record(experiment: str, committed: dict, retrained: dict) -> dict:
 def write_rerun(record: dict, out_root: str | Path | None = None) -> Path:
     """Write `record` to ``<out_root>/<run_id>.json`` (default ``experiments/rerun``), through
     a temporary file and os.replace."""
-    path = rerun_dir(out_root) / f"{record['run_id']}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_json(rerun_dir(out_root) / f"{record['run_id']}.json", record)
 
 
 @contextmanager

@@ -76,6 +76,20 @@ def write_result(record: dict, results_root: str | Path = "experiments/results")
     return path
 
 
+def write_json(path: str | Path, record: dict) -> Path:
+    """Write `record` as indented JSON at `path` through a temporary file and os.replace, so a
+    failed call leaves the old file as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def read_result(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
