@@ -279,7 +279,9 @@ class TestBuiltBook:
             assert len(main.select("div.cell_output img")) >= 3
         code = "\n".join(pre.get_text() for pre in main.select("div.cell_output pre"))
         if not relations:  # says which run writes them, and how
-            assert "python -m rga.study.train pretrained kind=rga-sc positions=1,2,3,4 seed=0" in code
+            assert (
+                "python -m rga.study.train pretrained kind=rga-sc positions=1,2,3,4 seed=0" in code
+            )
         assert "jupyter lab book/probe.ipynb" in code  # the interactive probe: how to get it
 
     def test_attention_page_gives_figure2_in_numbers(self, html):
