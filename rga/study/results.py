@@ -67,23 +67,21 @@ def write_result(record: dict, results_root: str | Path = "experiments/results")
         return path  # the same content: the file is left as it is, byte for byte
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return _replace_text(path, text)
 
 
 def write_json(path: str | Path, record: dict) -> Path:
     """Write `record` as indented JSON at `path` through a temporary file and os.replace, so a
     failed call leaves the old file as it was."""
-    path = Path(path)
+    return _replace_text(Path(path), json.dumps(record, indent=1) + "\n")
+
+
+def _replace_text(path: Path, text: str) -> Path:
+    """Write `text` to a temporary file beside `path`, then move it over `path` (atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
