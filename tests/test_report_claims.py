@@ -153,6 +153,32 @@ def test_a_side_at_chance_makes_the_claim_not_testable(tmp_path):
     assert row.loc[(norel.text, "mAP"), "verdict"] == "holds"
 
 
+def test_a_claim_of_the_study_is_pending_until_its_planned_seeds_are_in():
+    """In the study's profile the pipeline plans 5 seeds for the baseline and RGA-SC x4 and 3
+    for single stages; a verdict on fewer would be stated too early. Other profiles plan none."""
+    from rga.study.report import sections
+    from rga.study.report.claims import planned_seeds
+
+    all_four, single = (
+        claim("RGA-SC after all four stages beats the baseline"),
+        claim("RGA-SC after any"),
+    )
+    assert planned_seeds(all_four, "pretrained") == 5
+    assert planned_seeds(single, "pretrained") == 3  # the single stages have 3 seeds
+    assert planned_seeds(all_four, "cpu") is None and planned_seeds(all_four, None) is None
+    values = {("none", ""): [10.0, 10.5, 11.0], ("rga-sc", "1,2,3,4"): [14.0, 15.0, 16.0]}
+    for profile, expected in (("cpu", "holds"), ("pretrained", "pending")):
+        r = runs(values).assign(profile=profile)
+        row = check_claims({"plugin_position": r}).set_index(["claim", "metric"])
+        assert row.loc[(all_four.text, "mAP"), "verdict"] == expected, profile
+    shown = sections.claims_table(check_claims({"plugin_position": r}, only_given=True)).data
+    assert shown.loc[(all_four.text, "mAP"), "seeds"] == "3 of 5"
+    five = {k: v + [v[-1] + 1, v[-1] + 2] for k, v in values.items()}
+    row = check_claims({"plugin_position": runs(five).assign(profile="pretrained")})
+    row = row.set_index(["claim", "metric"]).loc[(all_four.text, "mAP")]
+    assert (row["verdict"], row["seeds"], row["seeds planned"]) == ("holds", 5, 5)
+
+
 def first_study(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs of the first study (cpu profile, from scratch), which the prose describes."""
     return runs[runs["profile"] == "cpu"] if not runs.empty else runs

@@ -25,6 +25,7 @@ from rga.study.experiments import run_experiment
 from rga.study.report.paths import repo_root
 
 TABLES = ("plugin_position", "attention_variants", "attention_designs", "embedding_functions")
+STUDY_PROFILE = "pretrained"  # the profile of every table of the study in the paper's regime
 FROM_SCRATCH_SEEDS = "0,1,2"
 
 
@@ -57,7 +58,7 @@ def run_study(
         say(f"schedule committed: {committed['schedule_name']}")
     elif "regime" in steps:
         say("schedule grid")
-        runs = run_experiment("regime", "pretrained", "0", jobs=jobs, progress=progress, **fields)
+        runs = run_experiment("regime", STUDY_PROFILE, "0", jobs=jobs, progress=progress, **fields)
         choice = regime.record_choice(runs)
         say(f"the rule chose: {choice['schedule_name']}")
         if choice["schedule"] is None:
@@ -65,7 +66,7 @@ def run_study(
     if "tables" in steps:
         for name in experiments:
             say(f"{name}")
-            run_experiment(name, "pretrained", "study", jobs=jobs, progress=progress, **fields)
+            run_experiment(name, STUDY_PROFILE, "study", jobs=jobs, progress=progress, **fields)
     if "from_scratch" in steps:
         say("from_scratch")
         run_experiment(

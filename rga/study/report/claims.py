@@ -9,7 +9,9 @@ in percentage points for R1 and mAP (raw differences for attention scores). Over
 verdict comes from the margin's 95 % t-interval (:mod:`rga.study.report.verdicts`): "holds"
 (the interval is above 0), "reversed" (below 0: the side the paper calls worse wins),
 "inconclusive" (it contains 0) or "not testable" (a model on either side did not fit its
-training identities; the reason is given). The margins seed by seed go with it. The paper's
+training identities; the reason is given). In the study's own profile a claim is "pending" until
+every seed the study plans for its sides has its runs: a verdict on part of the seeds could
+change. The margins seed by seed go with it. The paper's
 table that has every side of a claim (one run per dataset) gets the same margin. Nothing is
 decided by hand: change the results files and the verdicts follow.
 """
@@ -23,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from rga.study.report.formats import MISSING, interval_text, mean_sd, t_interval
-from rga.study.report.labels import ALL_FOUR, BASELINE, DEFAULT_EMBEDDING, Setting, run_settings
+from rga.study.report.labels import (
+    ALL_FOUR,
+    BASELINE,
+    DEFAULT_EMBEDDING,
+    Setting,
+    run_settings,
+    setting_key,
+)
 from rga.study.report.runs import format_mean_sd, run_dataset_statistics, unique_runs
 from rga.study.report.verdicts import fit_problem, verdict
 
@@ -33,6 +42,7 @@ __all__ = [
     "check_claims",
     "claim_margins",
     "fit_problems",
+    "planned_seeds",
     "setting_summary",
     "training_fit",
 ]
@@ -165,6 +175,23 @@ def claim_margins(runs: pd.DataFrame, claim: Claim, metric: str) -> pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
+def planned_seeds(claim: Claim, profile) -> int | None:
+    """How many seeds the study plans for every side of ``claim`` in ``profile``: the pipeline's
+    tables in its profile, with the study's seeds (:mod:`rga.study.pipeline`). None for a profile
+    the pipeline plans no table in (the first study's ``cpu`` runs, a user's own)."""
+    from rga.study.experiments import experiment_configs
+    from rga.study.pipeline import STUDY_PROFILE, TABLES
+
+    if profile != STUDY_PROFILE or claim.experiment not in TABLES:
+        return None
+    seeds: dict[Setting, set[int]] = {}
+    for config in experiment_configs(claim.experiment, profile, "study"):
+        key = setting_key(config.kind, config.positions, config.rga_embedding)
+        seeds.setdefault(key, set()).add(config.seed)
+    sides = [seeds.get(side, set()) for side in claim.better + claim.worse]
+    return len(set.intersection(*sides))
+
+
 def fit_problems(runs: pd.DataFrame, claim: Claim, group) -> list[str]:
     """Why the runs of `claim`'s sides in `group` cannot test it: one line per setting with runs
     that did not fit their training identities (:func:`rga.study.report.verdicts.fit_problem`),
@@ -241,10 +268,11 @@ def check_claims(
     paper: pd.DataFrame | None = None,
     only_given: bool = False,
 ) -> pd.DataFrame:
-    """One row per (claim, metric, group of our runs): our sides and margin as mean ± sd over
-    seeds, the margin's 95 % t-interval over seeds, the margin seed by seed, the number of seeds,
-    the verdict (see the module docstring) and why a claim is not testable, and the claim's
-    margin in the paper's table on each of the paper's datasets.
+    """One row per (claim, metric, group of our runs): the group's profile, our sides and margin
+    as mean ± sd over seeds, the margin's 95 % t-interval over seeds, the margin seed by seed, the
+    number of seeds (and of those the study plans, :func:`planned_seeds`, or None), the verdict
+    (see the module docstring) and why a claim is not testable, and the claim's margin in the
+    paper's table on each of the paper's datasets.
 
     Margins are percentage points for mAP and R1, raw differences for attention scores. With
     ``only_given``, claims of experiments not in ``runs_by_experiment`` are left out (otherwise
@@ -265,18 +293,25 @@ def check_claims(
             groups = margins.groupby("group", sort=True) if not margins.empty else [(None, margins)]
             for group, m in groups:
                 problems = fit_problems(runs, claim, group) if group is not None else []
+                profile = _group_profile(runs, group)
+                planned = planned_seeds(claim, profile)
+                verdict_text = verdict(m["margin"], problems) if len(m) else "not run"
+                if planned and len(m) < planned:
+                    verdict_text = "pending"
                 row = {
                     "claim": claim.text,
                     "experiment": claim.experiment,
                     "metric": metric,
                     "runs of": group or "",
+                    "profile": profile,
                     "better side": mean_sd(m["better"], digits),
                     "worse side": mean_sd(m["worse"], digits),
                     "margin": mean_sd(m["margin"], digits),
                     "95 % CI": _interval(m["margin"], digits),
                     "margin by seed": _by_seed(m, digits),
                     "seeds": len(m),
-                    "verdict": verdict(m["margin"], problems) if len(m) else "not run",
+                    "seeds planned": planned,
+                    "verdict": verdict_text,
                     "why not testable": "; ".join(problems) if len(m) else "",
                     "source": claim.source,
                 }
@@ -284,6 +319,14 @@ def check_claims(
                     row[f"paper, {label}"] = _paper_margin(paper, claim, metric, label)
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _group_profile(runs: pd.DataFrame, group):
+    """The profile of the runs of ``group`` (None without one, or when they mix profiles)."""
+    if group is None or runs.empty or "profile" not in runs.columns:
+        return None
+    profiles = runs.loc[runs["group"] == group, "profile"].dropna().unique()
+    return profiles[0] if len(profiles) == 1 else None
 
 
 def _last_epochs(runs: pd.DataFrame) -> list[dict]:

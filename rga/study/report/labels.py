@@ -168,6 +168,9 @@ TERMS = {
     "not testable": "a claim's verdict when a model on either side did not fit its training "
     "identities (final cross-entropy at least 90 % of ln K, a uniform guess): its margins say "
     "nothing about the claim",
+    "pending": "a claim's verdict in the study in the paper's regime (pretrained profile) while "
+    "some of the seeds the study plans for the claim's models have no runs yet; "
+    '"seeds" then reads "2 of 5"',
     "not run": "our results files lack a setting the claim needs",
     "runs of": "a group of runs with the same dataset, network, input size, epochs, profile, "
     "device and changed fields; only runs of one group are pooled as seeds of a setting",

@@ -151,10 +151,10 @@ def study_progress(root=None) -> pd.DataFrame:
     with three seeds) and how many of them have results files."""
     from rga.engine.config import run_id
     from rga.study.experiments import experiment_configs
-    from rga.study.pipeline import FROM_SCRATCH_SEEDS, TABLES
+    from rga.study.pipeline import FROM_SCRATCH_SEEDS, STUDY_PROFILE, TABLES
     from rga.study.report.paths import results_dir
 
-    plans = [(name, "pretrained", "study") for name in TABLES]
+    plans = [(name, STUDY_PROFILE, "study") for name in TABLES]
     plans.append(("from_scratch", "cpu", FROM_SCRATCH_SEEDS))
     rows, planned, finished = [], set(), set()
     for name, profile, seeds in plans:

@@ -33,6 +33,7 @@ __all__ = [
     "ordering_sentence",
     "status",
     "styled",
+    "verdict_sentences",
     "with_swatches",
 ]
 
@@ -196,7 +197,8 @@ def claims_table(
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler: ``keys``
     as the index, then the margin (mean ± sd over seeds, its 95 % t-interval below), the margin
-    seed by seed, seeds, verdict (and why not testable, where a claim is not) and the paper's
+    seed by seed, seeds ("2 of 5" where the study plans more), verdict (and why not testable,
+    where a claim is not) and the paper's
     margins (with ``sides``, the two sides' mean ± sd before the margin);
     a sentence when there is none."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
@@ -209,6 +211,11 @@ def claims_table(
     keys = list(keys) + (["runs of"] if rows["runs of"].nunique() > 1 else [])
     intervals = ["" if ci == MISSING else "\n" + ci for ci in rows["95 % CI"]]
     table = rows.assign(**{MARGIN: rows["margin"] + intervals})
+    if "seeds planned" in rows:  # "2 of 5": the study plans more seeds (verdict "pending")
+        table["seeds"] = [
+            f"{n} of {int(p)}" if pd.notna(p) and p else str(n)
+            for n, p in zip(rows["seeds"], rows["seeds planned"], strict=True)
+        ]
     columns = ([*(["better side", "worse side"] if sides else []), MARGIN, "margin by seed",
                 "seeds", "verdict"] if run else [])  # fmt: skip
     if run and "why not testable" in rows and (rows["why not testable"] != "").any():
@@ -217,3 +224,36 @@ def claims_table(
     table = table.astype(str)
     wrapped = ("verdict", "margin by seed", "why not testable")
     return styled(table, nowrap=[c for c in table.columns if c not in wrapped])
+
+
+def _metric_phrase(row: pd.Series) -> str:
+    """ "holds in mAP (+2.1 points, 95 % CI [+1.0, +3.2])"; units for attention scores."""
+    unit = " points" if row["metric"] in ("mAP", "R1") else ""
+    interval = "" if row["95 % CI"] == MISSING else f", 95 % CI {row['95 % CI']}"
+    mean = row["margin"].split(" ± ")[0]
+    return f"*{row['verdict']}* in {row['metric']} ({mean}{unit}{interval})"
+
+
+def verdict_sentences(claims: pd.DataFrame) -> Markdown:
+    """The verdicts of :func:`rga.study.report.claims.check_claims` rows (one group of runs) in
+    words, one item per claim: each metric's verdict with its mean margin and 95 % t-interval and
+    the number of seeds; "pending" with the seeds in and planned; "not testable" with why. Claims
+    without runs are left out; a sentence when none has any."""
+    rows = claims[claims["verdict"] != "not run"]
+    if rows.empty:
+        return Markdown("No claim has runs in this study yet.")
+    items = []
+    for text, group in rows.groupby("claim", sort=False):
+        first = group.iloc[0]
+        source = f" ({first['source']})" if first.get("source") else ""
+        planned = first.get("seeds planned")
+        if (group["verdict"] == "pending").any():
+            body = f"*pending*: {int(first['seeds'])} of {int(planned)} planned seeds are in."
+        elif (group["verdict"] == "not testable").any():
+            body = f"*not testable*: {first['why not testable']}."
+        else:
+            seeds = int(group["seeds"].min())
+            body = " and ".join(_metric_phrase(r) for _, r in group.iterrows())
+            body = f"{body}; {seeds} seed{'s' if seeds != 1 else ''}."
+        items.append(f"- **{text}**{source}: {body}")
+    return Markdown("\n".join(items))

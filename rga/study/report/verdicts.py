@@ -13,7 +13,9 @@ paired margins over the seeds:
   rga.study.regime; a single run's last epochs are not judged here, because the compressed
   schedule's last LR step falls in them.) A verdict about models that did not train says nothing
   about the claim;
-* **not run**: no seed has both sides.
+* **not run**: no seed has both sides;
+* **pending** (set by rga.study.report.claims): the study's runs are not all in yet; every seed
+  it plans for the claim's sides is needed before the verdict is stated.
 
 With one seed there is no interval, and the verdict is "inconclusive" unless not testable.
 """
