@@ -257,3 +257,30 @@ def test_setting_summary_puts_one_setting_in_a_row():
         "final cross-entropy": "4.10 ± 0.14",
         "seeds": "0, 1",
     }
+
+
+def test_verdict_sentences_state_each_claim_once_with_its_numbers():
+    from rga.study.report.sections import verdict_sentences
+
+    all_four, single = (
+        claim("RGA-SC after all four stages beats the baseline"),
+        claim("RGA-SC after any"),
+    )
+    values = {("none", ""): [10.0, 10.5, 11.0], ("rga-sc", "1,2,3,4"): [14.0, 15.0, 16.0]}
+    values |= {("rga-sc", p): [9.0, 9.5, 9.0] for p in "1234"}
+    text = verdict_sentences(check_claims({"plugin_position": runs(values)})).data
+    # all four: margins 4.0, 4.5, 5.0 (mean 4.5, sd 0.5, t = 4.30: [3.26, 5.74]); single: -1, -1, -2
+    assert f"- **{all_four.text}** (supplementary Table 2): *holds* in mAP (+4.5 points" in text
+    assert "95 % CI [+3.3, +5.7])" in text and "; 3 seeds." in text
+    # single stages: margins -1, -1, -2 (mean -1.33, sd 0.58: [-2.77, +0.10])
+    assert f"**{single.text}** (supplementary Table 2): *inconclusive* in mAP (-1.3 points" in text
+    assert "95 % CI [-2.8, +0.1])" in text
+    assert text.count(all_four.text) == 1 and "R1" not in text  # no R1 values in these runs
+    pending = verdict_sentences(
+        check_claims({"plugin_position": runs(values).assign(profile="pretrained")})
+    )
+    assert (
+        f"**{all_four.text}** (supplementary Table 2): *pending*: 3 of 5 planned seeds are in."
+        in pending.data
+    )
+    assert verdict_sentences(check_claims({})).data == "No claim has runs in this study yet."

@@ -269,7 +269,8 @@ def check_claims(
     only_given: bool = False,
 ) -> pd.DataFrame:
     """One row per (claim, metric, group of our runs): the group's profile, our sides and margin
-    as mean ± sd over seeds, the margin's 95 % t-interval over seeds, the margin seed by seed, the
+    as mean ± sd over seeds, the margin's 95 % t-interval over seeds (as text, and as numbers in
+    "mean margin", "CI low" and "CI high"), the margin seed by seed, the
     number of seeds (and of those the study plans, :func:`planned_seeds`, or None), the verdict
     (see the module docstring) and why a claim is not testable, and the claim's margin in the
     paper's table on each of the paper's datasets.
@@ -298,6 +299,7 @@ def check_claims(
                 verdict_text = verdict(m["margin"], problems) if len(m) else "not run"
                 if planned and len(m) < planned:
                     verdict_text = "pending"
+                low, high = t_interval(m["margin"]) or (np.nan, np.nan)
                 row = {
                     "claim": claim.text,
                     "experiment": claim.experiment,
@@ -308,6 +310,9 @@ def check_claims(
                     "worse side": mean_sd(m["worse"], digits),
                     "margin": mean_sd(m["margin"], digits),
                     "95 % CI": _interval(m["margin"], digits),
+                    "mean margin": float(m["margin"].mean()) if len(m) else np.nan,
+                    "CI low": low,
+                    "CI high": high,
                     "margin by seed": _by_seed(m, digits),
                     "seeds": len(m),
                     "seeds planned": planned,

@@ -227,11 +227,16 @@ def claims_table(
 
 
 def _metric_phrase(row: pd.Series) -> str:
-    """ "holds in mAP (+2.1 points, 95 % CI [+1.0, +3.2])"; units for attention scores."""
-    unit = " points" if row["metric"] in ("mAP", "R1") else ""
-    interval = "" if row["95 % CI"] == MISSING else f", 95 % CI {row['95 % CI']}"
-    mean = row["margin"].split(" ± ")[0]
-    return f"*{row['verdict']}* in {row['metric']} ({mean}{unit}{interval})"
+    """ "*holds* in mAP (+2.1 points, 95 % CI [+1.0, +3.2])"; attention scores without a unit,
+    to three decimals."""
+    points = row["metric"] in ("mAP", "R1")
+    digits, unit = (1, " points") if points else (3, "")
+    interval = ""
+    if pd.notna(row["CI low"]):
+        interval = f", 95 % CI [{row['CI low']:+.{digits}f}, {row['CI high']:+.{digits}f}]"
+    return (
+        f"*{row['verdict']}* in {row['metric']} ({row['mean margin']:+.{digits}f}{unit}{interval})"
+    )
 
 
 def verdict_sentences(claims: pd.DataFrame) -> Markdown:
