@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from rga.engine.atomic import atomic_write
+
 LAST = "last.pt"
 FINAL = "final.pt"
 LOG = "train.log"
@@ -30,13 +32,8 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
     The rename is atomic on POSIX, so a run killed while writing leaves the previous file intact.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -80,7 +77,7 @@ def _recovery(path: Path) -> str:
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Delete the temporary files ``.<name>.<pid>.tmp`` (as `save_checkpoint` names them) in
+    """Delete the temporary files ``.<name>.<pid>.tmp`` (as :mod:`rga.engine.atomic` names them) in
     `folder` whose writer is no longer running (a killed write); return the paths removed."""
     removed = []
     for tmp in Path(folder).glob(".*.tmp"):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
+from rga.engine.atomic import atomic_write
 from rga.engine.config import RunConfig, make_config
 from rga.engine.evaluate import load_trained
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
@@ -59,7 +59,8 @@ def pretrain_trunk(
     out = Path(out_dir) if out_dir else repo_root() / PRETRAINED_DIR
     out.mkdir(parents=True, exist_ok=True)
     name = f"{config.arch}-synthreid-{sha256[:8]}.pt"
-    _write_atomic(out / name, payload)
+    with atomic_write(out / name) as tmp:
+        tmp.write_bytes(payload)
     manifest = {
         "file": (PRETRAINED_DIR / name).as_posix(),
         "sha256": sha256,
@@ -79,7 +80,8 @@ def pretrain_trunk(
         "train_time_s": record["train_time_s"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_atomic(out / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    with atomic_write(out / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
@@ -88,12 +90,3 @@ def trunk_manifest(root: str | Path | None = None) -> dict | None:
     path = Path(root) if root else repo_root() / PRETRAINED_DIR
     path = path / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

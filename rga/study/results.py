@@ -17,7 +17,6 @@ outside it is left out, so no machine's folders end up in committed files.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rga.engine.atomic import atomic_write
 from rga.engine.checkpoint import remove_stale_temporaries
 from rga.engine.config import ADDED_FIELDS
 from rga.engine.provenance import git_state, library_versions, repo_relative
@@ -77,14 +77,9 @@ def write_json(path: str | Path, record: dict) -> Path:
 
 
 def _replace_text(path: Path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, then move it over `path` (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """Write `text` over `path` atomically (:mod:`rga.engine.atomic`)."""
+    with atomic_write(path) as tmp:
         tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

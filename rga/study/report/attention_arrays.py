@@ -28,7 +28,6 @@ about 0.13 MB. Relation values are unbounded; one beyond float16's range is stor
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rga.analysis.probe import RelationMaps
+from rga.engine.atomic import atomic_write
 from rga.study.report.paths import in_comparisons, results_dir
 from rga.study.report.runs import STUDY_PROFILES
 
@@ -162,15 +162,9 @@ def save_attention_arrays(
 
 
 def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write `arrays` as a compressed ``.npz`` at `path` (a temporary file, then os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write `arrays` as a compressed ``.npz`` at `path`, atomically (:mod:`rga.engine.atomic`)."""
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rga.engine.atomic import atomic_write
 from rga.study.report.attention_arrays import run_meta
 from rga.study.report.paths import in_comparisons, results_dir
 
@@ -46,10 +47,8 @@ def ranked_path(experiment: str, run_id: str, root: str | Path | None = None) ->
 def save_ranked_lists(path: str | Path, meta: dict, queries: list[dict]) -> Path:
     """Write one run's ranked lists (format in the module docstring); returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"meta": meta, "queries": queries}, indent=1, default=str))
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps({"meta": meta, "queries": queries}, indent=1, default=str))
     return path
 
 
