@@ -216,7 +216,11 @@ class TestBuiltBook:
             text = main.get_text(" ")
             assert "never a reproduction" in text, page
             if _has_results(page):
-                assert "ours" in table.get_text(" ") and "Kendall" in text, page
+                assert "ours" in table.get_text(" "), page
+                # an ordering needs two of our settings; a table whose other settings are still
+                # training (only the runs it shares with another experiment) says so instead
+                one_setting = "Our runs share fewer than two settings with the paper's table"
+                assert "Kendall" in text or one_setting in text, page
             else:  # a plain sentence, not a "Missing" box
                 assert "Our runs of this experiment are pending" in text, page
                 assert not main.select("div.rga-notice"), page
