@@ -57,7 +57,6 @@ def pretrain_trunk(
     payload = buffer.getvalue()
     sha256 = hashlib.sha256(payload).hexdigest()
     out = Path(out_dir) if out_dir else repo_root() / PRETRAINED_DIR
-    out.mkdir(parents=True, exist_ok=True)
     name = f"{config.arch}-synthreid-{sha256[:8]}.pt"
     with atomic_write(out / name) as tmp:
         tmp.write_bytes(payload)

@@ -18,6 +18,7 @@ decided by hand: change the results files and the verdicts follow.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -179,17 +180,26 @@ def planned_seeds(claim: Claim, profile) -> int | None:
     """How many seeds the study plans for every side of ``claim`` in ``profile``: the pipeline's
     tables in its profile, with the study's seeds (:mod:`rga.study.pipeline`). None for a profile
     the pipeline plans no table in (the first study's ``cpu`` runs, a user's own)."""
-    from rga.study.experiments import experiment_configs
     from rga.study.pipeline import STUDY_PROFILE, TABLES
 
     if profile != STUDY_PROFILE or claim.experiment not in TABLES:
         return None
+    seeds = _study_plan(claim.experiment, profile)
+    sides = [seeds.get(side, frozenset()) for side in claim.better + claim.worse]
+    return len(frozenset.intersection(*sides))
+
+
+@functools.cache
+def _study_plan(experiment: str, profile: str) -> dict[Setting, frozenset[int]]:
+    """{setting: the seeds the study plans for it} of one table; built once per process, since
+    building the configs reads the trunk and schedule files (seconds per table)."""
+    from rga.study.experiments import experiment_configs
+
     seeds: dict[Setting, set[int]] = {}
-    for config in experiment_configs(claim.experiment, profile, "study"):
+    for config in experiment_configs(experiment, profile, "study"):
         key = setting_key(config.kind, config.positions, config.rga_embedding)
         seeds.setdefault(key, set()).add(config.seed)
-    sides = [seeds.get(side, set()) for side in claim.better + claim.worse]
-    return len(set.intersection(*sides))
+    return {key: frozenset(s) for key, s in seeds.items()}
 
 
 def fit_problems(runs: pd.DataFrame, claim: Claim, group) -> list[str]:
