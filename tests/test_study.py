@@ -140,6 +140,7 @@ def test_default_jobs_one_per_core_on_cpu_and_one_on_gpu(monkeypatch):
     assert study.default_jobs(two_threads) == 2
     gpu = [c.__class__(**{**c.to_dict(), "device": "cuda"}) for c in cpu]
     assert study.default_jobs(gpu) == 1
+    assert study.default_jobs([]) == 1  # an experiment whose runs have all finished
 
 
 def test_attention_panel_is_fixed_with_masks_at_input_size(tmp_path):
@@ -242,8 +243,9 @@ def test_finished_runs_are_found_by_their_results_files_without_checkpoints(tmp_
     trained = []
     monkeypatch.setattr(study, "_run_one", lambda config, *a, **k: trained.append(config))
 
+    # default jobs: an experiment with nothing left to schedule is not an error
     runs = study.run_experiment(
-        "from_scratch", "smoke", "0", data_root=str(data), jobs=1,
+        "from_scratch", "smoke", "0", data_root=str(data),
         results_root=results, checkpoint_root=checkpoints,
     )  # fmt: skip
     assert trained == [] and runs["run_id"].tolist() == [rid]

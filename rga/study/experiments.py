@@ -234,7 +234,7 @@ def default_jobs(configs: list[RunConfig]) -> int:
     """Trainings to run at once: one per `threads` CPU cores for CPU runs, one on a GPU."""
     if any(c.device != "cpu" for c in configs) or any(c.threads == 0 for c in configs):
         return 1
-    threads = max(c.threads for c in configs)
+    threads = max((c.threads for c in configs), default=1)
     return max(1, min(len(configs), (os.cpu_count() or 1) // threads))
 
 
