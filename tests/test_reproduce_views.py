@@ -109,6 +109,16 @@ def test_rerun_table_gives_committed_rerun_and_signed_differences():
     )
 
 
+def test_rerun_summary_counts_exact_reruns_and_gives_the_largest_difference():
+    exact = _record(R1=0.0, mINP=0.0, final_loss=0.0)
+    assert views.rerun_summary([]) == ""
+    assert views.rerun_summary([exact]).startswith("The rerun reproduces R1, mAP, mINP")
+    assert views.rerun_summary([exact, exact]).startswith("Both reruns reproduce")
+    assert views.rerun_summary([exact] * 3).startswith("All 3 reruns reproduce")
+    mixed = views.rerun_summary([exact, _record()])
+    assert mixed.startswith("1 of 2 reruns") and "largest absolute difference is 0.5 " in mixed
+
+
 def test_reruns_are_read_from_their_folder_or_a_note_gives_the_command(tmp_path):
     assert views.load_reruns(tmp_path / "none") == []
     assert "python -m rga.study.rerun from_scratch <run_id>" in repr(views.no_rerun_notice())

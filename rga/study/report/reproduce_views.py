@@ -25,6 +25,7 @@ __all__ = [
     "no_rerun_notice",
     "rerun_caption",
     "rerun_dir",
+    "rerun_summary",
     "rerun_table",
     "short_commit",
 ]
@@ -143,6 +144,30 @@ def rerun_caption(record: dict) -> str:
         f"{short_commit(committed.get('git_commit'))} on {_device(committed)}; rerun at "
         f"{short_commit(rerun.get('git_commit'), bool(rerun.get('git_dirty')))} on "
         f"{_device(rerun)}{took}"
+    )
+
+
+def rerun_summary(records: list[dict]) -> str:
+    """The reruns in one sentence: how many reproduce every compared metric and the final loss
+    exactly, and the largest absolute difference of those that do not ("" for no record)."""
+    if not records:
+        return ""
+    names = [*RERUN_METRICS, "final_loss"]
+    largest = [
+        max(abs(r["difference"][n]) for n in names if r["difference"].get(n) is not None)
+        for r in records
+    ]
+    exact = sum(d == 0 for d in largest)
+    files = "its results file" if len(records) == 1 else "their results files"
+    what = f"R1, mAP, mINP and the final training loss of {files}"
+    if exact == len(records):
+        subject = {1: "The rerun reproduces", 2: "Both reruns reproduce"}.get(
+            exact, f"All {exact} reruns reproduce"
+        )
+        return f"{subject} {what} exactly, to every digit stored."
+    return (
+        f"{exact} of {len(records)} reruns reproduce {what} exactly; the largest absolute "
+        f"difference is {max(largest):.3g} (percentage points, or loss)."
     )
 
 
