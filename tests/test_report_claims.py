@@ -215,14 +215,24 @@ def test_results_page_prose_matches_the_committed_verdicts():
         assert table[(claim(start).text, metric)] == verdict, (start, metric)
 
 
+def _study_runs(experiment: str) -> pd.DataFrame:
+    """The committed runs of ``experiment`` in the study's (pretrained) profile."""
+    import rga.study.report as report
+
+    runs = report.load_runs(experiment)
+    return runs[runs["profile"] == "pretrained"] if not runs.empty else runs
+
+
+def _final_ce_by_setting(runs: pd.DataFrame) -> pd.Series:
+    """Mean over seeds of each setting's last-epoch cross-entropy."""
+    return runs.assign(ce=[c[-1]["ce"] for c in runs["curve"]]).groupby("setting")["ce"].mean()
+
+
 def test_prose_on_the_study_in_the_papers_regime_matches_the_committed_runs():
     """book/results.md ("Supplementary Table 2 in the paper's regime") and
     book/plugin_position.md state these verdicts and remarks on the pretrained study's
     plugin_position runs; if new results change one, update the prose there with this test."""
-    import rga.study.report as report
-
-    runs = report.load_runs("plugin_position")
-    runs = runs[runs["profile"] == "pretrained"] if not runs.empty else runs
+    runs = _study_runs("plugin_position")
     if runs.empty:
         return  # a checkout without committed results has no prose to match
     table = check_claims({"plugin_position": runs}).set_index(["claim", "metric"])["verdict"]
@@ -244,7 +254,7 @@ def test_prose_on_the_study_in_the_papers_regime_matches_the_committed_runs():
     # conv5_x the weakest single position in every seed
     assert (singles.idxmin(axis=1) == "RGA-SC conv5_x").all()
     # every setting fits its training identities about equally well (final CE within 5 %)
-    final_ce = runs.assign(ce=[c[-1]["ce"] for c in runs["curve"]]).groupby("setting")["ce"].mean()
+    final_ce = _final_ce_by_setting(runs)
     assert final_ce.max() < 1.05 * final_ce.min()
 
 
@@ -252,10 +262,7 @@ def test_prose_on_embedding_functions_in_the_papers_regime_matches_the_committed
     """book/results.md ("Main Table 4 in the paper's regime") and book/embedding_functions.md
     ("What these runs show") state these facts about the pretrained study's embedding runs; if
     new results change one, update the prose there with this test."""
-    import rga.study.report as report
-
-    runs = report.load_runs("embedding_functions")
-    runs = runs[runs["profile"] == "pretrained"] if not runs.empty else runs
+    runs = _study_runs("embedding_functions")
     if runs.empty:
         return
     claims = check_claims({"embedding_functions": runs}).set_index(["claim", "metric"])
@@ -264,21 +271,22 @@ def test_prose_on_embedding_functions_in_the_papers_regime_matches_the_committed
         assert row["verdict"] == "inconclusive" and row["mean margin"] < 0, metric
     asymmetric = "RGA-SC conv2-5_x"
     symmetric, none = f"{asymmetric}, symmetric embedding", f"{asymmetric}, w/o embedding"
-    for metric in ("mAP", "R1"):
-        by_seed = runs.pivot_table(index="seed", columns="setting", values=metric)
-        assert (by_seed[none] > by_seed[asymmetric]).all(), metric
+    by_seed = {
+        m: runs.pivot_table(index="seed", columns="setting", values=m) for m in ("mAP", "R1")
+    }
+    for metric, values in by_seed.items():
+        assert (values[none] > values[asymmetric]).all(), metric
         # symmetric and asymmetric change places from seed to seed
-        assert (by_seed[symmetric] > by_seed[asymmetric]).nunique() == 2, metric
-    final_ce = runs.assign(ce=[c[-1]["ce"] for c in runs["curve"]]).groupby("setting")["ce"].mean()
+        assert (values[symmetric] > values[asymmetric]).nunique() == 2, metric
+    final_ce = _final_ce_by_setting(runs)
     assert final_ce.max() < 1.02 * final_ce.min()
     # with either learned embedding below the baseline in every seed; without one, close to it
-    plugin = report.load_runs("plugin_position")
-    plugin = plugin[plugin["profile"] == "pretrained"]
+    plugin = _study_runs("plugin_position")
     baseline = plugin[plugin["setting"] == "Baseline"].set_index("seed")["mAP"]
-    by_seed = runs.pivot_table(index="seed", columns="setting", values="mAP")
+    mean_ap = by_seed["mAP"]
     for setting in (asymmetric, symmetric):
-        assert (by_seed[setting] < baseline[by_seed.index]).all(), setting
-    assert ((by_seed[none] - baseline[by_seed.index]).abs() < 3).all()
+        assert (mean_ap[setting] < baseline[mean_ap.index]).all(), setting
+    assert ((mean_ap[none] - baseline[mean_ap.index]).abs() < 3).all()
 
 
 def test_results_page_side_remarks_match_the_committed_runs():

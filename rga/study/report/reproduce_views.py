@@ -159,7 +159,7 @@ def rerun_summary(records: list[dict]) -> str:
     ]
     exact = sum(d == 0 for d in largest)
     files = "its results file" if len(records) == 1 else "their results files"
-    what = f"R1, mAP, mINP and the final training loss of {files}"
+    what = f"{', '.join(RERUN_METRICS)} and the final training loss of {files}"
     if exact == len(records):
         subject = {1: "The rerun reproduces", 2: "Both reruns reproduce"}.get(
             exact, f"All {exact} reruns reproduce"
