@@ -345,6 +345,12 @@ def test_prose_on_attention_variants_in_the_papers_regime_matches_the_committed_
     # the spatial module without relations has the highest mean mAP of the three spatial ones
     spatial = by_seed[[s for s in by_seed if s.startswith(("RGA-S ", "RGA-S w/o"))]].mean()
     assert spatial.idxmax() == "RGA-S w/o Rel. conv2-5_x"
+    # RGA-S below RGA-S w/o Rel. in every seed; RGA-C above its best ablation in some seeds only
+    spatial_margin = (by_seed["RGA-S conv2-5_x"] - by_seed["RGA-S w/o Rel. conv2-5_x"]).dropna()
+    assert len(spatial_margin) == 3 and (spatial_margin < 0).all()
+    channel = by_seed[[f"RGA-C w/o {a}. conv2-5_x" for a in ("Rel", "Ori")]].max(axis=1)
+    channel_margin = (by_seed["RGA-C conv2-5_x"] - channel).dropna()
+    assert (channel_margin > 0).any() and (channel_margin < 0).any()
     # five seeds: RGA-SC below RGA-SC w/o Rel. and below CBAM-CS in every seed, by 1.5 and 3.8
     # points on average; CBAM-CS within two points of the baseline in every seed
     for other, mean_gap in (("RGA-SC w/o Rel. conv2-5_x", 1.5), ("CBAM-CS conv2-5_x", 3.8)):
