@@ -184,6 +184,14 @@ def first_study(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["profile"] == "cpu"] if not runs.empty else runs
 
 
+def assert_verdicts(claims: pd.DataFrame, stated: dict[tuple[str, str], str]):
+    """Each {(start of a claim's text, metric): verdict} of ``stated`` is the verdict of that row
+    of ``claims`` (a check_claims table)."""
+    verdicts = claims.set_index(["claim", "metric"])["verdict"]
+    for (start, metric), verdict in stated.items():
+        assert verdicts[(claim(start).text, metric)] == verdict, (start, metric)
+
+
 def test_results_page_prose_matches_the_committed_verdicts():
     """book/results.md (section "What holds on SynthReID"), book/plugin_position.md,
     book/attention_variants.md and book/attention.md state these verdicts in words; if new
@@ -195,7 +203,6 @@ def test_results_page_prose_matches_the_committed_verdicts():
     runs = {e: first_study(report.load_runs(e)) for e in ("plugin_position", "attention_variants")}
     if any(r.empty for r in runs.values()):
         return  # a checkout without committed results has no prose to match
-    table = check_claims(runs).set_index(["claim", "metric"])["verdict"]
     stated = {
         ("RGA-SC after any single stage", "mAP"): "reversed",
         ("RGA-SC after all four stages beats the baseline", "mAP"): "not testable",
@@ -211,8 +218,7 @@ def test_results_page_prose_matches_the_committed_verdicts():
             "not testable"
         ),
     }
-    for (start, metric), verdict in stated.items():
-        assert table[(claim(start).text, metric)] == verdict, (start, metric)
+    assert_verdicts(check_claims(runs), stated)
 
 
 def _study_runs(experiment: str) -> pd.DataFrame:
@@ -235,16 +241,16 @@ def test_prose_on_the_study_in_the_papers_regime_matches_the_committed_runs():
     runs = _study_runs("plugin_position")
     if runs.empty:
         return  # a checkout without committed results has no prose to match
-    table = check_claims({"plugin_position": runs}).set_index(["claim", "metric"])["verdict"]
     stated = {
         "RGA-SC after any single stage": "inconclusive",
         "RGA-SC after all four stages beats the baseline": "reversed",
         "RGA-SC after all four stages beats RGA-SC after any": "reversed",
         "conv3_x and conv4_x": "inconclusive",
     }
-    for start, verdict in stated.items():
-        for metric in ("mAP", "R1"):
-            assert table[(claim(start).text, metric)] == verdict, (start, metric)
+    assert_verdicts(
+        check_claims({"plugin_position": runs}),
+        {(start, m): verdict for start, verdict in stated.items() for m in ("mAP", "R1")},
+    )
     by_seed = runs.pivot_table(index="seed", columns="setting", values="mAP")
     singles = by_seed[[f"RGA-SC conv{s}_x" for s in (2, 3, 4, 5)]].dropna()
     all_four = by_seed["RGA-SC conv2-5_x"]
@@ -296,8 +302,7 @@ def test_prose_on_attention_variants_in_the_papers_regime_matches_the_committed_
     runs = _study_runs("attention_variants")
     if runs.empty:
         return
-    claims = check_claims({"attention_variants": runs}).set_index(["claim", "metric"])
-    verdicts = claims["verdict"]
+    claims = check_claims({"attention_variants": runs})
     stated = {
         ("Both attentions together", "mAP"): "reversed",
         ("Both attentions together", "R1"): "reversed",
@@ -312,13 +317,13 @@ def test_prose_on_attention_variants_in_the_papers_regime_matches_the_committed_
         ("RGA-SC beats CBAM-CS", "mAP"): "reversed",
         ("RGA-SC beats CBAM-CS", "R1"): "reversed",
     }
-    for (start, metric), verdict in stated.items():
-        assert verdicts[(claim(start).text, metric)] == verdict, (start, metric)
+    assert_verdicts(claims, stated)
     # both precision claims inconclusive over five seeds, their mean margins negative
     fourth_map = "RGA-SC's fourth spatial attention is more on the person than"
+    by_claim = claims.set_index(["claim", "metric"])
     for start in (f"{fourth_map} CBAM-CS", f"{fourth_map} RGA-SC w/o"):
         for metric in ("AUROC", "mass on person"):
-            row = claims.loc[(claim(start).text, metric)]
+            row = by_claim.loc[(claim(start).text, metric)]
             assert row["verdict"] == "inconclusive" and row["mean margin"] < 0, (start, metric)
             assert row["seeds"] == 5, (start, metric)
     # every setting fits its training identities about equally well (final CE within 3 %)
@@ -366,15 +371,13 @@ def test_prose_on_attention_designs_in_the_papers_regime_matches_the_committed_r
     runs = _study_runs("attention_designs")
     if runs.empty:
         return
-    claims = check_claims({"attention_designs": runs}).set_index(["claim", "metric"])
     stated = {
         ("RGA-S beats the other spatial", "mAP"): "inconclusive",
         ("RGA-S beats the other spatial", "R1"): "inconclusive",
         ("RGA-C beats the other channel", "mAP"): "reversed",
         ("RGA-C beats the other channel", "R1"): "inconclusive",
     }
-    for (start, metric), verdict in stated.items():
-        assert claims.loc[(claim(start).text, metric), "verdict"] == verdict, (start, metric)
+    assert_verdicts(check_claims({"attention_designs": runs}), stated)
     final_ce = _final_ce_by_setting(runs)
     assert final_ce.max() < 1.02 * final_ce.min()
     by_seed = {
