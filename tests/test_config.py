@@ -207,3 +207,45 @@ def test_speed_fields_leave_run_ids_as_they_were(profile, before):
     for name in ("compile", "channels_last", "fused_optimizer"):
         saved.pop(name)
     assert run_id(config_from_dict(saved), FINGERPRINT) == before
+
+
+def test_the_study_profile_starts_rga_bns_as_the_official_code_and_keeps_gamma_1_as_a_profile():
+    assert make_config("pretrained").attention_bn_init == "uniform"
+    assert make_config("pretrained-ones").attention_bn_init == "ones"
+    assert make_config("pretrained-ones").profile == "pretrained-ones"
+    same = {"kind": "rga-sc", "positions": (1, 2, 3, 4)}
+    uniform, ones = make_config("pretrained", **same), make_config("pretrained-ones", **same)
+    assert dataclasses.replace(uniform, profile="x", attention_bn_init="ones") == (
+        dataclasses.replace(ones, profile="x")
+    )
+
+
+@pytest.mark.parametrize("kind", [None, "se", "nonlocal", "cbam", "cbam-s", "cbam-c"])
+def test_the_attention_bn_init_leaves_out_of_the_run_id_models_it_cannot_change(kind):
+    """One run serves both inits where the init builds the same model: same run id, and the
+    same initial weights under the same seed."""
+    import torch
+
+    from rga.engine.config import ATTENTION_BN_KINDS
+    from rga.model import ReIDNet
+
+    assert kind not in ATTENTION_BN_KINDS
+    configs = [make_config("smoke", kind=kind, attention_bn_init=i) for i in ("ones", "uniform")]
+    assert run_id(configs[0], FINGERPRINT) == run_id(configs[1], FINGERPRINT)
+    states = []
+    for config in configs:
+        torch.manual_seed(0)
+        net = ReIDNet(5, arch="resnet18-w0.25", kind=config.kind, positions=config.positions,
+                      height=64, width=32, attention_bn_init=config.attention_bn_init)  # fmt: skip
+        states.append(net.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.parametrize("kind", ["rga-sc", "rga-s-norel", "rga-c-noori", "rga-cs"])
+def test_the_attention_bn_init_is_part_of_the_run_id_of_rga_models(kind):
+    from rga.engine.config import ATTENTION_BN_KINDS
+
+    assert kind in ATTENTION_BN_KINDS
+    ids = {run_id(make_config("smoke", kind=kind, attention_bn_init=i), FINGERPRINT)
+           for i in ("ones", "uniform")}  # fmt: skip
+    assert len(ids) == 2

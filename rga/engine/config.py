@@ -92,6 +92,12 @@ RUN_ID_EXCLUDED = (
 # the same; `rga.study.results.load_results` fills them in for files written before they existed.
 ADDED_FIELDS = {"rga_embedding": "asymmetric"}
 
+# The kinds whose modules create BatchNorm layers that `attention_bn_init` draws: RGA's gate heads
+# and embeddings. The baseline, SE (no BN), the non-local block (its BN starts at zero, as in its
+# own paper) and CBAM (no BN after the spatial conv, the CBAM paper's Eq. 3) are built the same
+# under either init, so their run id takes the field at its default: one run serves both.
+ATTENTION_BN_KINDS = tuple(k for k in KINDS if k is not None and k.startswith("rga-"))
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -418,16 +424,28 @@ _CPU = scale_schedule(
 )
 
 
-def pretrained_profile() -> RunConfig:
+def pretrained_profile(profile: str = "pretrained") -> RunConfig:
     """The study in the paper's regime: the cpu profile's network and data, the trunk pretrained
     by the `pretrain` profile (named in experiments/pretrained/trunk.json), the attention modules
-    fresh. Its schedule is the one the rule of rga.study.regime chose on the baseline and
-    RGA-SC x4 (training loss only) before any variant was trained (experiments/regime/choice.json,
-    written by experiments/regime.ipynb). Read afresh by every `make_config("pretrained")`, so a
-    process that has just made the trunk or the choice uses them."""
+    fresh, their BN gamma drawn from U(0, 1) as under the official code's torch 0.4.0 (spec 1.7).
+    Its schedule is the one the rule of rga.study.regime chose on the baseline and RGA-SC x4
+    (training loss only) before any variant was trained (experiments/regime/choice.json, written
+    by experiments/regime.ipynb). Read afresh by every `make_config("pretrained")`, so a process
+    that has just made the trunk or the choice uses them.
+
+    ``"pretrained-ones"`` is the recorded deviation: the same with gamma = 1 (modern PyTorch),
+    the init of the study's first tables."""
     return dataclasses.replace(
-        _CPU, profile="pretrained", weights=committed_trunk(), **committed_schedule()
+        _CPU,
+        profile=profile,
+        weights=committed_trunk(),
+        attention_bn_init=STUDY_BN_INITS[profile],
+        **committed_schedule(),
     )
+
+
+# The attention BN init of the study's profile and of its recorded deviation.
+STUDY_BN_INITS = {"pretrained": "uniform", "pretrained-ones": "ones"}
 
 
 PROFILES: dict[str, RunConfig] = {
@@ -473,6 +491,7 @@ PROFILES: dict[str, RunConfig] = {
         lr_steps=(20, 25),
     ),
     "pretrained": pretrained_profile(),
+    "pretrained-ones": pretrained_profile("pretrained-ones"),
     "paper": _PAPER,
 }
 
@@ -490,7 +509,7 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise TypeError(f"unknown config field(s) {unknown}; valid fields are {sorted(names)}")
-    base = pretrained_profile() if profile == "pretrained" else PROFILES[profile]
+    base = pretrained_profile(profile) if profile in STUDY_BN_INITS else PROFILES[profile]
     epochs = overrides.get("epochs", base.epochs)
     official_shape = scale_schedule(base, base.epochs) == base  # cpu, paper; not smoke
     if official_shape and epochs != base.epochs and not set(SCHEDULE_FIELDS) & set(overrides):
@@ -533,6 +552,8 @@ def run_id(config: RunConfig, fingerprint: str) -> str:
         for k, v in config.to_dict().items()
         if k not in RUN_ID_EXCLUDED and not (k in ADDED_FIELDS and v == ADDED_FIELDS[k])
     }
+    if config.kind not in ATTENTION_BN_KINDS:  # a field that cannot change the model
+        values["attention_bn_init"] = RunConfig.attention_bn_init
     digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
     kind = config.kind or "baseline"
     positions = f"-p{''.join(map(str, config.positions))}" if config.positions else ""
