@@ -147,3 +147,33 @@ def test_losses_are_compared_on_the_same_data_only():
     assert "(compressed, 200 epochs): the final loss on the CPU's data differs by +4.0%" in text
     # RGA-SC 4% above at 200 on "b" but 12% at 140 on "a": without "b", nothing is chosen
     assert regime.choose_schedule(regime.convergence_table(runs.iloc[:4])) is None
+
+
+def _loss_run(run_id, epochs, final, *, profile="pretrained", kind="rga-sc", seed=0):
+    """A results row whose loss falls linearly to `final` over a compressed schedule."""
+    schedule = regime.GRID[f"compressed, {epochs} epochs"]
+    curve = [{"loss": final + (epochs - e) * 0.01} for e in range(1, epochs + 1)]
+    return {"run_id": f"{run_id}-d5feeae32", "kind": kind, "positions": (1, 2, 3, 4),
+            "seed": seed, "profile": profile, "curve": curve, **schedule}  # fmt: skip
+
+
+def test_the_rule_judges_rga_sc_under_the_official_init_on_its_own_runs():
+    regime_runs = pd.DataFrame([
+        _loss_run("a", 280, 1.00),
+        _loss_run("b", 280, 0.50, profile="pretrained-ones"),  # the gamma = 1 run: not judged
+        _loss_run("c", 280, 0.50, seed=1),
+    ])  # fmt: skip
+    tables = pd.DataFrame([_loss_run("d", 200, 1.06), _loss_run("e", 200, 0.2, kind="rga-s")])
+    runs = regime.init_check_runs(regime_runs, tables)
+    assert sorted(runs["run_id"]) == ["a-d5feeae32", "d-d5feeae32"]
+    table = regime.convergence_table(runs)
+    text = regime.init_check_text(table, "compressed, 200 epochs")
+    excess = table.set_index("schedule").loc["compressed, 200 epochs", "above next longer"]
+    assert 0 < excess <= regime.ENOUGH and f"{excess:+.1%}" in text
+    assert "chosen schedule stands" in text
+    slow = regime.convergence_table(
+        regime.init_check_runs(regime_runs, pd.DataFrame([_loss_run("d", 200, 1.2)]))
+    )
+    assert "asks for a longer schedule" in regime.init_check_text(slow, "compressed, 200 epochs")
+    alone = regime.convergence_table(regime.init_check_runs(regime_runs.iloc[:0], tables))
+    assert regime.init_check_text(alone, "compressed, 200 epochs").startswith("Pending")

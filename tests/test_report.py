@@ -347,14 +347,41 @@ def test_runs_that_differ_from_their_profile_are_never_pooled(tmp_path):
 def test_the_book_shows_the_study_profiles_only_and_says_so(tmp_path):
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)  # smoke: a user trying a notebook
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, profile="cpu")
-    assert report.STUDY_PROFILES == ("cpu", "pretrained")
+    assert report.STUDY_PROFILES == ("cpu", "pretrained-ones", "pretrained")
     runs = report.load_runs("plugin_position", root=tmp_path)
     assert runs["profile"].tolist() == ["cpu"] and runs["seed"].tolist() == [1]
     assert len(report.load_runs("plugin_position", root=tmp_path, profiles=None)) == 2
     assert report.load_runs("plugin_position", root=tmp_path, profiles=("paper",)).empty
     note = repr(report.profiles_shown(root=tmp_path))
-    assert "profiles cpu, pretrained" in note and "1 of the smoke profile" in note
+    assert "profiles cpu, pretrained-ones, pretrained" in note and "1 of the smoke profile" in note
     assert "left out" not in repr(report.profiles_shown(["nothing"], root=tmp_path))
+
+
+def test_the_two_regime_studies_are_told_apart_by_the_init_and_share_what_it_cannot_change(
+    tmp_path,
+):
+    """Both regime studies were trained as profile `pretrained`: the gamma = 1 RGA runs are the
+    `pretrained-ones` study's, the official-init ones the `pretrained` study's, and the baseline
+    (one run, whose model the init cannot change) is in both, with each study's init."""
+    same = {"kind": "rga-sc", "positions": (3,), "seed": 0}
+    _write_run(tmp_path, profile="pretrained", **same, m_ap=41.0)  # official init
+    _write_run(tmp_path, profile="pretrained", attention_bn_init="ones", **same, m_ap=39.0)
+    _write_run(tmp_path, profile="pretrained", kind=None, positions=(), seed=0, m_ap=40.0)
+    runs = report.load_runs("plugin_position", root=tmp_path)
+    by_study = {p: g.set_index("kind")["mAP"].to_dict() for p, g in runs.groupby("profile")}
+    assert by_study == {
+        "pretrained": {"rga-sc": 41.0, "none": 40.0},
+        "pretrained-ones": {"rga-sc": 39.0, "none": 40.0},
+    }
+    assert runs.groupby("profile")["group"].nunique().to_dict() == {
+        "pretrained": 1,
+        "pretrained-ones": 1,
+    }  # the shared baseline is grouped with each study's own runs
+    assert len(report.unique_runs(runs)) == 4  # the baseline once per study
+    assert report.runs_overview(runs)["runs"].tolist() == ["2", "2"]  # a group per study
+    assert report.run_profiles("pretrained", None, "ones") == {"pretrained", "pretrained-ones"}
+    assert report.run_profiles("pretrained", "rga-s", "ones") == {"pretrained-ones"}
+    assert report.run_profiles("cpu", "rga-s", "ones") == {"cpu"}
 
 
 def test_attention_arrays_written_once_per_content_by_a_temporary_of_this_process(
@@ -427,7 +454,10 @@ def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
     runs = report.load_runs("plugin_position", root=tmp_path)
     pending = sections.status(runs, "plugin_position", root=tmp_path).data
     assert pending.startswith("**Our runs of this experiment are pending.**")
-    assert "study's profiles (cpu, pretrained)" in pending and "1 of the smoke profile" in pending
+    assert (
+        "study's profiles (cpu, pretrained-ones, pretrained)" in pending
+        and "1 of the smoke profile" in pending
+    )
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, profile="cpu")
     runs = report.load_runs("plugin_position", root=tmp_path)
     shown = sections.status(runs, "plugin_position", root=tmp_path).data

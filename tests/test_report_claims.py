@@ -222,11 +222,13 @@ def test_results_page_prose_matches_the_committed_verdicts():
 
 
 def _study_runs(experiment: str) -> pd.DataFrame:
-    """The committed runs of ``experiment`` in the study's (pretrained) profile."""
+    """The committed runs of ``experiment`` of the paper-regime study with gamma = 1
+    (``pretrained-ones``), the one the book's prose describes until the official-init study is
+    complete."""
     import rga.study.report as report
 
     runs = report.load_runs(experiment)
-    return runs[runs["profile"] == "pretrained"] if not runs.empty else runs
+    return runs[runs["profile"] == "pretrained-ones"] if not runs.empty else runs
 
 
 def _final_ce_by_setting(runs: pd.DataFrame) -> pd.Series:

@@ -288,3 +288,40 @@ def _findings_on_one_data(table: pd.DataFrame) -> list[str]:
                 + f" (the rule asks for at most +{ENOUGH:.0%})."
             )
     return lines
+
+
+def init_check_runs(regime_runs: pd.DataFrame, table_runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs the rule judges for the official BN init (``experiments/plans/official-init.md``):
+    RGA-SC x4, seed 0, of the ``pretrained`` profile (the official init), under the chosen
+    schedule (a table's run) and the next longer one of the grid (a regime run)."""
+    frames = [f for f in (regime_runs, table_runs) if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    runs = pd.concat(frames, ignore_index=True).drop_duplicates("run_id")
+    rga_x4 = (runs["kind"] == MODELS[1]["kind"]) & runs["positions"].map(
+        lambda p: tuple(p) == MODELS[1]["positions"]
+    )
+    keep = rga_x4 & (runs["seed"] == 0) & (runs["profile"] == "pretrained")
+    return runs[keep & runs.apply(schedule_name, axis=1).ne("")].reset_index(drop=True)
+
+
+def init_check_text(table: pd.DataFrame, chosen: str) -> str:
+    """What the rule says of the `chosen` schedule for RGA-SC x4 under the official init, from
+    :func:`convergence_table` of :func:`init_check_runs`."""
+    row = table[(table["schedule"] == chosen) & (table["model"] == MODELS[1]["kind"])]
+    if row.empty or pd.isna(row["above next longer"].iloc[0]):
+        return (
+            f"Pending: RGA-SC x4 under the official init has not yet finished both the chosen "
+            f"schedule ({chosen}) and the next longer one, so the rule cannot judge it yet."
+        )
+    excess = float(row["above next longer"].iloc[0])
+    verdict = (
+        "trained enough by the rule, so the chosen schedule stands for the official-init study"
+        if excess <= ENOUGH
+        else "not trained enough by the rule: the rule asks for a longer schedule, for every model"
+    )
+    return (
+        f"Under the official init, RGA-SC x4's final training loss (seed 0) under {chosen} is "
+        f"{excess:+.1%} from that under the next longer schedule (the rule asks for at most "
+        f"+{ENOUGH:.0%}): {verdict}."
+    )

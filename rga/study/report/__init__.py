@@ -75,7 +75,9 @@ from rga.study.report.runs import (
     profile_overrides,
     profiles_shown,
     run_group_label,
+    run_profiles,
     runs_overview,
+    study_profiles,
     unique_runs,
     used_dataset_statistics,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "BASELINE",
     "DATASET_LABELS",
     "STUDY_PROFILES",
+    "run_profiles",
+    "study_profiles",
     "KIND_LABELS",
     "METRICS",
     "PAPER_TABLES",

@@ -36,8 +36,9 @@ import numpy as np
 
 from rga.analysis.probe import RelationMaps
 from rga.engine.atomic import atomic_write
+from rga.engine.config import STUDY_BN_INITS
 from rga.study.report.paths import in_comparisons, results_dir
-from rga.study.report.runs import STUDY_PROFILES
+from rga.study.report.runs import STUDY_PROFILES, run_profiles
 
 __all__ = [
     "RELATION_POINTS",
@@ -246,12 +247,26 @@ def select_attention_arrays(
     candidates = []
     for path in find_attention_arrays(experiment, root):
         arrays = load_attention_arrays(path)
-        if profiles is not None and arrays.meta.get("profile") not in profiles:
+        if profiles is not None and not arrays_profiles(path, arrays) & set(profiles):
             continue
         if arrays.meta.get("kind") == kind and stage in arrays.spatial:
             preferred = path.parent.parent.name != "attention_variants"
             candidates.append((preferred, int(arrays.meta.get("seed", 0)), str(path), arrays))
     return min(candidates, key=lambda c: c[:3])[3] if candidates else None
+
+
+def arrays_profiles(path: Path, arrays: AttentionArrays) -> set:
+    """The study profiles of the run whose maps `path` holds (``rga.study.report.runs.
+    run_profiles``); the attention BN init, not in the arrays' meta, is read from the run's
+    results file beside the ``attention/`` folder (absent: the meta's profile alone)."""
+    meta = arrays.meta
+    record = path.parent.parent / f"{path.stem}.json"
+    init = None
+    if record.is_file():
+        init = json.loads(record.read_text())["config"].get("attention_bn_init")
+    elif meta.get("profile") in STUDY_BN_INITS:
+        init = STUDY_BN_INITS[meta["profile"]]
+    return run_profiles(meta.get("profile"), meta.get("kind"), init)
 
 
 def select_attention_set(

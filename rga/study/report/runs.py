@@ -27,8 +27,10 @@ from rga.study.report.paths import Notice, in_comparisons, results_dir
 
 # The profiles of the study's runs: the book shows these runs and no others (a smoke run a user
 # made to try a notebook writes into the same folders). `cpu`: the first study, from scratch;
-# `pretrained`: the same with the pretrained trunk.
-STUDY_PROFILES = ("cpu", "pretrained")
+# `pretrained`: the study in the paper's regime, from the pretrained trunk, with the official BN
+# init of the attention modules; `pretrained-ones`: the same with gamma = 1 (the recorded
+# deviation: the study's first tables). See :func:`study_profiles`.
+STUDY_PROFILES = ("cpu", "pretrained-ones", "pretrained")
 
 
 def load_runs(
@@ -56,7 +58,7 @@ def load_runs(
         return pd.DataFrame()
     from rga.study.results import load_results
 
-    df = load_results(paths)
+    df = study_profiles(load_results(paths))
     if profiles is not None:
         profile = df["profile"] if "profile" in df else pd.Series([None] * len(df))
         df = df[profile.isin(profiles).to_numpy()].reset_index(drop=True)
@@ -78,6 +80,41 @@ def load_runs(
     return df
 
 
+def study_profiles(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (:func:`rga.study.results.load_results`) with each run under the study it belongs
+    to. The two studies in the paper's regime were both trained as profile ``pretrained``
+    (``rga.engine.config.STUDY_BN_INITS``): an RGA run with ``attention_bn_init="ones"`` is the
+    gamma = 1 study's (``pretrained-ones``); a run whose model the init cannot change (baseline,
+    SE, NL, CBAM: ``rga.engine.config.ATTENTION_BN_KINDS``) serves both, so its row appears
+    under each profile, with that profile's init. Other rows are unchanged."""
+    from rga.engine.config import ATTENTION_BN_KINDS, STUDY_BN_INITS
+
+    if df.empty or not {"profile", "attention_bn_init", "kind"} <= set(df.columns):
+        return df
+    in_regime = df["profile"].isin(list(STUDY_BN_INITS))
+    rga = df["kind"].isin(ATTENTION_BN_KINDS)
+    by_init = {init: profile for profile, init in STUDY_BN_INITS.items()}
+    own = df[in_regime & rga].assign(profile=lambda d: d["attention_bn_init"].map(by_init))
+    shared = [
+        df[in_regime & ~rga].assign(profile=profile, attention_bn_init=init)
+        for profile, init in STUDY_BN_INITS.items()
+    ]
+    return pd.concat([df[~in_regime], own, *shared], ignore_index=True)
+
+
+def run_profiles(profile: str | None, kind: str | None, attention_bn_init: str | None) -> set:
+    """The study profiles one run belongs to (:func:`study_profiles`, for one run): e.g.
+    {"pretrained-ones"} for a gamma = 1 RGA run trained as ``pretrained``, both regime
+    profiles for its baseline."""
+    from rga.engine.config import ATTENTION_BN_KINDS, STUDY_BN_INITS
+
+    if profile not in STUDY_BN_INITS:
+        return {profile}
+    if kind in ATTENTION_BN_KINDS:
+        return {p for p, init in STUDY_BN_INITS.items() if init == attention_bn_init}
+    return set(STUDY_BN_INITS)
+
+
 def left_out_profiles(
     experiments: Iterable[str] | None = None, root: str | Path | None = None
 ) -> dict[str, int]:
@@ -92,7 +129,7 @@ def left_out_profiles(
             if path.parent.name == "attention" or not (experiments or in_comparisons(path, root)):
                 continue
             profile = json.loads(path.read_text()).get("config", {}).get("profile")
-            if profile not in STUDY_PROFILES:
+            if profile not in STUDY_PROFILES:  # both regime studies are trained as `pretrained`
                 left_out[str(profile)] = left_out.get(str(profile), 0) + 1
     return dict(sorted(left_out.items()))
 
@@ -119,11 +156,13 @@ def profiles_shown(
 
 
 def unique_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with each run id once (the first file of it): what statistics pooled over several
-    experiments must use, since two experiments that share a model hold the same run."""
+    """``runs`` with each run id once per study profile (the first file of it): what statistics
+    pooled over several experiments must use, since two experiments that share a model hold the
+    same run. A run both regime studies share stays once in each (:func:`study_profiles`)."""
     if runs.empty or "run_id" not in runs:
         return runs
-    return runs.drop_duplicates("run_id").reset_index(drop=True)
+    key = ["run_id", "profile"] if "profile" in runs else ["run_id"]
+    return runs.drop_duplicates(key).reset_index(drop=True)
 
 
 # Shown in the group label itself, or set per model by an experiment (never a reason to split).
@@ -207,8 +246,8 @@ def _shared_note(g: pd.DataFrame) -> str:
 
 
 def _total_row(runs: pd.DataFrame, first: str) -> dict:
-    """The last row of an overview: every run once, however many folders hold it."""
-    once = unique_runs(runs)
+    """The last row of an overview: every run once, however many folders and studies hold it."""
+    once = runs.drop_duplicates("run_id")
     return {
         first: "all experiments, each run once",
         "runs": count(len(once)),
