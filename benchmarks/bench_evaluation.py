@@ -40,9 +40,13 @@ A random matrix is the hardest case for evaluate_rank: the last positive of a qu
 the gallery, so nearly every row must be sorted in full. Items beyond a query's last positive are
 never sorted, which makes the informative case faster.
 
-    python benchmarks/bench_evaluation.py                      # prints a table, writes JSON
+    python benchmarks/bench_evaluation.py --write              # the committed record
     python benchmarks/bench_evaluation.py --queries 1400 --gallery 5328 --ids 700 --cameras 2
     python benchmarks/bench_evaluation.py --no-torchreid       # ours and argsort only
+
+It prints a table and writes its JSON record: ``benchmarks/results/bench_evaluation.json``, which
+the book reads, only with --write and a full run (the default problem, torchreid compared);
+any other run to ``benchmarks/scratch/`` (``rga.study.bench_records``).
 
 Ratios to the floor are the figures to quote: absolute times depend on the machine and its load.
 """
@@ -63,6 +67,7 @@ import numpy as np
 import torch
 
 from rga.evaluation import evaluate_rank
+from rga.study.bench_records import partial_options, record_path, write_record
 
 TORCHREID = "torchreid==0.2.5"
 TORCHREID_SCRIPT = Path(__file__).with_name("torchreid_rank.py")
@@ -71,6 +76,7 @@ FLOOR = "argsort (floor)"
 FLOOR_NO_JUNK = "argsort, junk removed (floor)"
 OURS_NO_JUNK = "evaluate_rank, junk removed"
 THEIRS = "torchreid evaluate_rank (python)"
+FULL_RUN = ("queries", "gallery", "ids", "cameras", "no_torchreid")  # the committed record's
 
 
 def market_like_problem(args: argparse.Namespace) -> tuple:
@@ -294,12 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="default: see rga.study.bench_records")
     parser.add_argument(
-        "--json", type=Path, default=Path("benchmarks/results/bench_evaluation.json")
+        "--write", action="store_true", help="replace the committed record (a full run only)"
     )
     parser.add_argument("--torchreid-env", type=Path, default=Path("benchmarks/.torchreid-env"))
     parser.add_argument("--no-torchreid", action="store_true", help="skip the torchreid rows")
     args = parser.parse_args(argv)
+    full = {dest: parser.get_default(dest) for dest in FULL_RUN}
+    print("record: {} ({})".format(*output(args, full)), flush=True)
 
     problem = market_like_problem(args)
     distmat, q_pids, g_pids = problem[:3]
@@ -316,7 +325,6 @@ def main(argv: list[str] | None = None) -> int:
     print_table(args, rows)
     print_torchreid(status, agree, rows)
 
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": "bench_evaluation",
         "command": " ".join(["python", *sys.argv]),
@@ -327,9 +335,16 @@ def main(argv: list[str] | None = None) -> int:
         "torchreid": status,
         "torchreid_agreement": agree,
     }
-    args.json.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    failed = status["skipped"] and not args.no_torchreid  # torchreid could not run
+    write_record(record, *output(args, full, [f"torchreid: {status['skipped']}"] if failed else []))
     return 0
+
+
+def output(args: argparse.Namespace, full: dict, skipped: list[str] = ()) -> tuple[Path, str]:
+    """Where this run's record goes, and why (`rga.study.bench_records.record_path`): the
+    committed one only with --write, the default problem and torchreid compared."""
+    partial = [*partial_options(args, full), *skipped]
+    return record_path("bench_evaluation", write=args.write, partial=partial, given=args.json)
 
 
 if __name__ == "__main__":

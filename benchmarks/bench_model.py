@@ -16,9 +16,13 @@ then their steps interleaved (baseline, RGA-SC, compiled baseline, compiled RGA-
 load of a shared machine weighs on all four alike. No memory or inference figures then; the
 record goes to bench_model_compiled.json.
 
-    python benchmarks/bench_model.py                     # prints a table, writes JSON
+    python benchmarks/bench_model.py --write             # the committed record
     python benchmarks/bench_model.py --device cuda --batch 64
     python benchmarks/bench_model.py --compile --threads 1   # compiled RGA-SC / compiled baseline
+
+It prints a table and writes its JSON record: ``benchmarks/results/bench_model.json`` (or
+``bench_model_compiled.json``), which the book reads, only with --write and every variant; any
+other run to ``benchmarks/scratch/`` (``rga.study.bench_records``).
 
 Ratios are the figures to quote: absolute times depend on the machine.
 """
@@ -303,17 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--compile", action="store_true", help="eager vs torch.compile, see above")
-    parser.add_argument("--json", help="default: benchmarks/results/bench_model[_compiled].json")
+    parser.add_argument("--json", help="default: see rga.study.bench_records")
+    parser.add_argument(
+        "--write", action="store_true", help="replace the committed record (every variant only)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.batch % 4:
         parser.error("--batch must be a multiple of 4 (P identities x K=4 images)")
-    if args.json is None:
-        args.json = f"benchmarks/results/bench_model{'_compiled' if args.compile else ''}.json"
 
     if args.worker:  # child process: measure one variant, print JSON
         print(json.dumps(measure(args.worker, args)))
         return 0
+    out, why = output(args, full={} if args.compile else {"variants": list(VARIANTS)})
+    print(f"record: {out} ({why})", file=sys.stderr, flush=True)
 
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     rows = {}
@@ -335,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "benchmark": "bench_model",
         "command": " ".join(["python", *sys.argv]),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json")},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("worker", "json", "write")},
         "machine": machine_info(args.device),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rows": list(rows.values()),
@@ -352,13 +359,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for row in rows.values():
             print(row)
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(out)
-    print(f"\nwrote {out}")
+    from rga.study.bench_records import write_record
+
+    write_record(record, out, why)
     return 0
+
+
+def output(args: argparse.Namespace, full: dict) -> tuple[Path, str]:
+    """Where this run's record goes, and why (`rga.study.bench_records.record_path`): the
+    committed one only with --write and the options of `full` at their values there."""
+    # imported here: a worker process measures its memory without the study's modules
+    from rga.study.bench_records import partial_options, record_path
+
+    name = "bench_model_compiled" if args.compile else "bench_model"
+    partial = partial_options(args, full)
+    return record_path(name, write=args.write, partial=partial, given=args.json)
 
 
 if __name__ == "__main__":

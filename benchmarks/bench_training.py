@@ -21,9 +21,13 @@ those speeds: compile time + steps x (data + step) + a checkpoint per epoch (eva
 once at the end and eager in both, is measured apart). Its images/s against the eager run's is
 the figure the target is set on.
 
-    python benchmarks/bench_training.py                       # ~15 min on 2 cores: all of it
+    python benchmarks/bench_training.py --write               # ~15 min on 2 cores: all of it
     python benchmarks/bench_training.py --models rga-sc --threads 1 --steps 6
     python benchmarks/bench_training.py --cache-dir /tmp/inductor   # reuse a compile cache
+
+It writes its JSON record to ``benchmarks/results/bench_training.json``, which the book reads,
+only with --write and a full run (both models, 1 and 2 threads, every variant, the evaluation);
+any other run to ``benchmarks/scratch/`` (``rga.study.bench_records``).
 
 Ratios measured in the same process are the figures to quote; absolute times depend on the
 machine and its load (recorded with every row).
@@ -55,6 +59,7 @@ VARIANTS = {
 }
 BEFORE = "eager"  # also run with new tensors NaN-filled, as rga.engine.determinism did before
 TARGETS = {"run_speedup_min": 1.5}
+FULL_RUN = ("models", "threads", "variants", "no_eval")  # the committed record's
 
 
 def _load() -> float:
@@ -323,7 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         "afterwards, so that the first compile of each model is a cold one",
     )
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation forward")
-    parser.add_argument("--json", default="benchmarks/results/bench_training.json")
+    parser.add_argument("--json", help="default: see rga.study.bench_records")
+    parser.add_argument(
+        "--write", action="store_true", help="replace the committed record (a full run only)"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -340,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from rga.data import load_dataset
 
+    out, why = output(args, {dest: parser.get_default(dest) for dest in FULL_RUN})
+    print(f"record: {out} ({why})", file=sys.stderr, flush=True)
     load_dataset("synthreid", args.data_root, preset="cpu", verbose=False)  # generated once
     temporary = args.cache_dir is None
     if temporary:
@@ -389,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             **{
                 k: (str(v) if isinstance(v, Path) else v)
                 for k, v in vars(args).items()
-                if k not in ("worker", "json")
+                if k not in ("worker", "json", "write")
             },
             # a machine path says nothing elsewhere: name what the compile cache was
             "cache_dir": "a temporary folder, removed afterwards" if temporary else "given",
@@ -404,13 +414,19 @@ def main(argv: list[str] | None = None) -> int:
         "evaluation": evaluation,
         "measurements": raw,
     }
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(out)
-    print(f"\nwrote {out}")
+    from rga.study.bench_records import write_record
+
+    write_record(record, out, why)
     return 0
+
+
+def output(args: argparse.Namespace, full: dict) -> tuple[Path, str]:
+    """Where this run's record goes, and why (`rga.study.bench_records.record_path`): the
+    committed one only with --write and the options of `full` at their values there."""
+    from rga.study.bench_records import partial_options, record_path
+
+    partial = partial_options(args, full)
+    return record_path("bench_training", write=args.write, partial=partial, given=args.json)
 
 
 if __name__ == "__main__":

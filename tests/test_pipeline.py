@@ -71,3 +71,12 @@ def test_command_line_names_a_bad_step(capsys):
     with pytest.raises(SystemExit):
         pipeline.main(["--steps", "pretrain,train"])
     assert "unknown step(s) ['train']" in capsys.readouterr().err
+
+
+def test_help_keeps_the_example_commands_on_their_own_lines(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        pipeline.main(["--help"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert exit_.value.code == 0
+    assert "python -m rga.study.pipeline                       # CPU, one run per core" in lines
+    assert "python -m rga.study.pipeline --device cuda --jobs 12" in lines

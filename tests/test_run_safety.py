@@ -21,6 +21,7 @@ from data_fakes import make_market
 import rga.engine.build as build_module
 import rga.engine.lock as lock_module
 from rga.data import CorruptImageError, DatasetFormatError, DatasetNotFoundError
+from rga.engine.build import load_data
 from rga.engine.checkpoint import (
     FINAL,
     LAST,
@@ -186,6 +187,26 @@ def test_bad_data_fails_before_any_file_is_touched(copy, trees, tmp_path, make_r
     assert _snapshot(ck, res) == before
 
 
+def test_missing_data_names_data_root_and_its_fix_first(tmp_path, capsys):
+    missing = tmp_path / "datasets"
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_data(_config(missing))
+    first, *rest = str(err.value).splitlines()
+    assert first == (
+        f"data_root={str(missing)!r}: no Market-1501 dataset found there; pass the folder that "
+        "holds market1501/ (a notebook: -p data_root /path/to/datasets; the command line: "
+        "data_root=/path/to/datasets)"
+    )
+    assert f"no Market-1501 found at {missing}: expected" in rest[0]  # the layouts, as before
+    with pytest.raises(SystemExit):  # the command line: that line first, no traceback
+        main([
+            "smoke", "dataset=market1501", f"data_root={missing}", "experiment=exp",
+            "--checkpoint-root", str(tmp_path / "ck"), "--results-root", str(tmp_path / "res"),
+        ])  # fmt: skip
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "res").exists()
+    assert capsys.readouterr().err.splitlines()[0] == f"python -m rga.study.train: error: {first}"
+
+
 def test_a_run_folder_of_other_data_is_refused_naming_what_changed(copy, trees, tmp_path):
     config, ck, res, record_a = copy
     config_b = replace(config, data_root=str(trees[1]))
@@ -339,7 +360,9 @@ def test_two_processes_training_one_run_train_it_once(trees, tmp_path):
     assert len(_starts(run_dir / LOG)) == 1  # trained once; the other process waited and reused
     epochs = [line for line in (run_dir / LOG).read_text().splitlines() if line.startswith("epoch")]
     assert len(epochs) == 3 and any("waiting: process" in out for out in outputs)
-    assert outputs[0].splitlines()[-1] == outputs[1].splitlines()[-1]  # the same metrics line
+    # one trained it, the other reused it: the same run id and metrics
+    words, lines = zip(*(out.splitlines()[-1].split(" ", 1) for out in outputs), strict=True)
+    assert sorted(words) == ["reused", "trained"] and lines[0] == lines[1]
 
 
 def test_save_checkpoint_leaves_no_temporary(tmp_path):

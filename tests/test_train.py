@@ -12,7 +12,10 @@ from rga.engine.build import dataset_args
 from rga.engine.checkpoint import FINAL, LAST, LOG, load_checkpoint, save_checkpoint
 from rga.engine.config import make_config, run_id
 from rga.engine.evaluate import evaluate_checkpoint, load_trained
+from rga.engine.train import metrics_line
+from rga.study.experiments import EXPERIMENTS, run_experiment
 from rga.study.results import REQUIRED_KEYS, read_result, result_path
+from rga.study.reuse import run_files
 from rga.study.train import main, train_run
 
 pytestmark = pytest.mark.xdist_group("train")  # one worker trains the shared smoke run once
@@ -240,6 +243,82 @@ def test_cuda_without_gpu_fails_before_anything(smoke, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         train_run(make_config("smoke", device="cuda"), checkpoint_root=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _command_line(config, checkpoints, results, *extra):
+    """`python -m rga.study.train smoke ...` on the smoke run's data, into these folders."""
+    roots = ["--checkpoint-root", str(checkpoints), "--results-root", str(results)]
+    main(["smoke", f"data_root={config.data_root}", *extra, *roots, "--no-progress"])
+
+
+def _last_line(capsys) -> str:
+    return capsys.readouterr().out.splitlines()[-1]
+
+
+def test_command_line_reuses_a_run_whose_results_file_is_there(finished, tmp_path, capsys):
+    """A fresh clone has the results files and no checkpoints: the command line reuses the run
+    and leaves its results file byte for byte as it was; --force trains it."""
+    config, checkpoints, _, record, _ = finished
+    ck, res, rid = tmp_path / "ck", tmp_path / "res", _id(config)
+    shutil.copytree(checkpoints / rid, ck / rid)
+    _command_line(config, ck, res, "experiment=clone")  # recorded from its checkpoint
+    assert _last_line(capsys) == f"reused {rid}: {metrics_line(record['metrics'])}"
+    saved = result_path(res, "clone", rid)
+    before = saved.read_bytes(), saved.stat().st_mtime_ns
+    shutil.rmtree(ck / rid)  # a fresh clone
+
+    _command_line(config, ck, res, "experiment=clone")
+    assert _last_line(capsys) == f"reused {rid}: {metrics_line(record['metrics'])}"
+    assert (saved.read_bytes(), saved.stat().st_mtime_ns) == before
+    assert not (ck / rid).exists()  # nothing trained
+
+    _command_line(config, ck, res, "experiment=clone", "--force", "--no-record")
+    assert _last_line(capsys) == f"trained {rid}: {metrics_line(record['metrics'])}"
+    assert (ck / rid / FINAL).exists()
+
+
+def test_command_line_asks_which_table_a_run_belongs_to(finished, tmp_path, capsys):
+    """Without experiment= a run would land in experiments/results/default/, read by no page:
+    refused, naming the parameter and the fix, unless --results-root names a scratch folder."""
+    config, checkpoints, _, _, _ = finished
+    with pytest.raises(SystemExit) as exit_:
+        main(["smoke", f"data_root={config.data_root}", "--checkpoint-root", str(tmp_path)])
+    first = capsys.readouterr().err.splitlines()[0]
+    assert exit_.value.code == 2 and list(tmp_path.iterdir()) == []
+    assert first.startswith("python -m rga.study.train: error: experiment: give the table")
+    assert "e.g. experiment=plugin_position" in first and "--results-root DIR" in first
+
+    rid = _id(config)
+    shutil.copytree(checkpoints / rid, tmp_path / "ck" / rid)
+    _command_line(config, tmp_path / "ck", tmp_path / "scratch", "--no-record")
+    assert _last_line(capsys).startswith(f"reused {rid}: ")
+    assert result_path(tmp_path / "scratch", "default", rid).is_file()
+
+
+def test_cuda_without_gpu_is_refused_before_any_run_is_reused(
+    finished, tmp_path, monkeypatch, capsys
+):
+    """device=cuda on a machine without CUDA fails even when every run is finished."""
+    config, _, results, _, _ = finished
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    res, ck = shutil.copytree(results, tmp_path / "res"), tmp_path / "ck"
+    for path in run_files(res, "smoke-test", _id(config))[1:]:  # all three files: finished
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    model = {"kind": config.kind, "positions": config.positions}
+    monkeypatch.setitem(EXPERIMENTS, "smoke-test", (model,))
+    message = "device='cuda' but CUDA is not available on this machine; use device='cpu'"
+
+    with pytest.raises(RuntimeError, match=f"^{message}"):
+        run_experiment(
+            "smoke-test", "smoke", config.seed, data_root=config.data_root, device="cuda",
+            results_root=res, checkpoint_root=ck, progress=False,
+        )  # fmt: skip
+    assert "reused" not in capsys.readouterr().out and not ck.exists()
+    with pytest.raises(SystemExit) as exit_:
+        _command_line(config, ck, res, "experiment=smoke-test", "device=cuda")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(f"python -m rga.study.train: error: {message}")
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from rga.data import (
+    DatasetNotFoundError,
     ImageDataset,
     RandomIdentitySampler,
     ReIDDataset,
@@ -24,6 +25,14 @@ from rga.engine.seeding import SampleSeeds, SeededDataset
 from rga.model import ReIDNet
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# each real dataset's name and the folder data_root holds it in (torchreid's data-root layout;
+# the loaders accept other layouts too, named in their errors)
+DATA_ROOT_HOLDS = {
+    "market1501": ("Market-1501", "market1501/"),
+    "cuhk03-labeled": ("CUHK03", "cuhk03/"),
+    "cuhk03-detected": ("CUHK03", "cuhk03/"),
+    "msmt17": ("MSMT17", "msmt17/"),
+}
 
 
 def dataset_args(config: RunConfig) -> dict:
@@ -41,13 +50,26 @@ def load_data(
     in `cache_dir` by the data's fingerprint): raises naming what is wrong with the data
     (missing folder, empty split, corrupt images) before a run touches any file, or leaves the
     corrupt images out when ``config.skip_corrupt``."""
-    dataset = load_dataset(**dataset_args(config), verbose=verbose)
+    try:
+        dataset = load_dataset(**dataset_args(config), verbose=verbose)
+    except DatasetNotFoundError as err:  # the loader names the folder; say which parameter
+        raise DatasetNotFoundError(f"{_data_root_fix(config)}\n{err}") from None
     return verify_images(
         dataset,
         skip=config.skip_corrupt,
         cache_dir=cache_dir,
         workers=config.workers,  # decoding threads: as many as the loader's workers
         verbose=verbose,
+    )
+
+
+def _data_root_fix(config: RunConfig) -> str:
+    """The first line of a data-not-found error: the parameter, its value and the fix."""
+    name, folder = DATA_ROOT_HOLDS.get(config.dataset, (config.dataset, f"{config.dataset}/"))
+    return (
+        f"data_root={config.data_root!r}: no {name} dataset found there; pass the folder that "
+        f"holds {folder} (a notebook: -p data_root /path/to/datasets; the command line: "
+        "data_root=/path/to/datasets)"
     )
 
 

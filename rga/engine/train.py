@@ -80,7 +80,8 @@ def train(
     on_epoch_end: Callable[[dict], None] | None = None,
     progress: bool = True,
 ) -> dict | None:
-    """Train (or resume, or just report) the run of `config`; return its summary (`summary`).
+    """Train (or resume, or just report) the run of `config`; return its summary (`summary`)
+    with ``reused``: True when a finished run was reported, not trained, by this call.
 
     The data is loaded and checked first (`rga.engine.build.load_data`), so that bad data fails
     before any file is touched. The run folder is ``<checkpoint_root>/<run_id>`` with the run id
@@ -375,7 +376,7 @@ def _finish(run: _Run) -> dict:
     )
     (run.run_dir / LAST).unlink(missing_ok=True)  # final.pt holds the weights; the rest is spent
     _log(run.run_dir, "# finished: " + metrics_line(metrics))
-    return summary(run.run_dir)
+    return {**summary(run.run_dir), "reused": False}
 
 
 def summary(run_dir: Path) -> dict:
@@ -409,7 +410,7 @@ def _report_finished(config: RunConfig, data: dict, run_dir: Path) -> dict:
     _check_same_run(state["config"], config, path)
     _check_same_data(state, data, path)
     state.pop("model")
-    return {**state, "checkpoint": str(path)}
+    return {**state, "checkpoint": str(path), "reused": True}
 
 
 def _check_same_run(saved: dict, config: RunConfig, path: Path) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rga.engine.config import RunConfig, make_config, model_label, run_id
+from rga.engine.config import RunConfig, check_environment, make_config, model_label, run_id
 from rga.study.regime import grid_models
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
@@ -201,7 +201,9 @@ def run_experiment(
 
     Results go to ``experiments/results/<experiment>/`` and checkpoints to ``checkpoints/``
     (both under the repository unless given). A run that was killed resumes; a finished run is
-    not retrained unless `force`. `seeds`, `overrides` and `fields` as in `experiment_configs`.
+    not retrained unless `force`. The machine (`rga.engine.config.check_environment`) and the
+    data are checked before any run is reused. `seeds`, `overrides` and `fields` as in
+    `experiment_configs`.
     `jobs` runs that many trainings at once in separate processes (None: `default_jobs`);
     with jobs > 1 the per-epoch lines go to each run's ``train.log`` instead of the output.
     """
@@ -210,22 +212,34 @@ def run_experiment(
     configs = experiment_configs(experiment, profile, seeds, overrides, **fields)
     results = Path(results_root) if results_root else results_dir()
     checkpoints = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
+    # everything a run needs is checked before any is reused: a device=cuda without a GPU
+    # fails here, not only once some run has to train
+    for config in configs:
+        check_environment(config)
     fingerprints = _prepare_data(configs, checkpoints)
     finished = [] if force else _finished_runs(configs, fingerprints, results)
+    if finished:
+        print(
+            f"reused {len(finished)} of {len(configs)} runs: their results files are there "
+            "(force=True retrains them)",
+            flush=True,
+        )
     configs = [c for c in configs if run_id(c, fingerprints[_data_key(c)]) not in finished]
     jobs = default_jobs(configs) if jobs is None else jobs
     tasks = [(config, checkpoints, results, force) for config in configs]
+    outcomes = []
     if jobs <= 1:
-        ids = [_run_one(*task, progress=progress) for task in tasks]
+        for task in tasks:
+            outcomes.append(_run_one(*task, progress=progress))
+            _say_outcome(outcomes[-1])
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded torch process
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = {pool.submit(_run_one, *task, progress=False): task[0] for task in tasks}
-            ids = []
             for done, future in enumerate(as_completed(futures), 1):
-                ids.append(future.result())
-                print(f"[{done}/{len(tasks)}] finished {ids[-1]}", flush=True)
-    ids = finished + [i for i in ids if i is not None]
+                outcomes.append(future.result())
+                _say_outcome(outcomes[-1], f"[{done}/{len(tasks)}] ")
+    ids = finished + [outcome[0] for outcome in outcomes if outcome is not None]
     runs = load_runs(experiment, results, profiles=None)
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True) if ids else runs.iloc[:0]
 
@@ -239,12 +253,13 @@ def default_jobs(configs: list[RunConfig]) -> int:
 
 
 def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, progress: bool):
-    """Train one run and record its attention; its run id (None off the main process)."""
-    from rga.study.train import train_run
+    """Train one run (or report it from its checkpoint) and record its attention; (its run id,
+    whether it was reused), or None off the main process."""
+    from rga.study.train import train_or_reuse
 
     if progress:
         print(f"=> {model_label(config)}, seed {config.seed}", flush=True)
-    record = train_run(
+    record, reused = train_or_reuse(
         config,
         checkpoint_root=checkpoints,
         results_root=results,
@@ -255,7 +270,15 @@ def _run_one(config: RunConfig, checkpoints: Path, results: Path, force: bool, p
     if record is None:  # not the main process of a distributed run
         return None
     record_attention(config, record, results, checkpoints)
-    return record["run_id"]
+    return record["run_id"], reused
+
+
+def _say_outcome(outcome: tuple[str, bool] | None, prefix: str = "") -> None:
+    """Print "trained <run_id>" or "reused <run_id> (its checkpoint)" for a `_run_one` result."""
+    if outcome is not None:
+        rid, reused = outcome
+        what = f"reused {rid} (its checkpoint)" if reused else f"trained {rid}"
+        print(prefix + what, flush=True)
 
 
 def _data_key(c: RunConfig) -> tuple:
@@ -286,20 +309,15 @@ def _finished_runs(configs: list[RunConfig], fingerprints: dict, results: Path) 
     """The run ids of `configs` whose results files say they are finished (`rga.study.reuse`:
     found in their experiment, or adopted from another comparison that trained them at this
     clean commit); they are not retrained, even when their checkpoints are gone."""
-    from rga.engine.provenance import git_state
-    from rga.study.reuse import adopt_finished
+    from rga.study.reuse import adopt_finished, code_commit
 
-    commit, dirty = git_state()
-    commit = None if dirty or commit == "unknown" else commit  # adopt runs of this commit only
+    commit = code_commit()
     ids = (run_id(c, fingerprints[_data_key(c)]) for c in configs)
-    done = [
+    return [
         i
         for c, i in zip(configs, ids, strict=True)
         if adopt_finished(results, c.experiment, i, commit)
     ]
-    if done:
-        print(f"{len(done)} of {len(configs)} runs already finished (results files)", flush=True)
-    return done
 
 
 def record_attention(config: RunConfig, record: dict, results_root, checkpoint_root) -> None:

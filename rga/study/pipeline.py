@@ -76,7 +76,11 @@ def run_study(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rga.study.pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m rga.study.pipeline",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring's lines as written
+    )
     parser.add_argument("--device", help="cpu or cuda (default: each profile's)")
     parser.add_argument("--jobs", type=int, help="trainings at once (default: one per core)")
     parser.add_argument(

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rga.engine import provenance
 from rga.study.report.attention_arrays import write_npz
 from rga.study.report.paths import SET_UP_EXPERIMENTS
 from rga.study.report.ranked_lists import load_ranked_lists, save_ranked_lists
 from rga.study.results import result_path, write_result
 
-__all__ = ["adopt_finished", "finished_files", "run_files"]
+__all__ = ["adopt_finished", "code_commit", "finished_files", "run_files"]
 
 
 def run_files(results_root: str | Path, experiment: str, run_id: str) -> tuple[Path, Path, Path]:
@@ -39,6 +40,13 @@ def run_files(results_root: str | Path, experiment: str, run_id: str) -> tuple[P
 def finished_files(results_root: str | Path, experiment: str, run_id: str) -> bool:
     """Whether `experiment` holds all three files of `run_id`."""
     return all(p.is_file() for p in run_files(results_root, experiment, run_id))
+
+
+def code_commit() -> str | None:
+    """The commit of the code at hand, for `adopt_finished`: None (adopt nothing) when the
+    working tree is dirty or not a git checkout."""
+    commit, dirty = provenance.git_state()
+    return None if dirty or commit == "unknown" else commit
 
 
 def adopt_finished(
