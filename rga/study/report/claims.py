@@ -1,19 +1,19 @@
 """The paper's claims checked against our runs, seed by seed.
 
 A claim says that every setting on its "better" side beats every setting on its "worse" side in
-one metric. For each seed it is judged on that seed's runs by the margin
-
-    margin = min(better side) - max(worse side)
-
-in percentage points for R1 and mAP (raw differences for attention scores). Over seeds the
-verdict comes from the margin's 95 % t-interval (:mod:`rga.study.report.verdicts`): "holds"
-(the interval is above 0), "reversed" (below 0: the side the paper calls worse wins),
-"inconclusive" (it contains 0) or "not testable" (a model on either side did not fit its
-training identities; the reason is given). In the study's own profile a claim is "pending" until
-every seed the study plans for its sides has its runs: a verdict on part of the seeds could
-change. The margins seed by seed go with it. The paper's
-table that has every side of a claim (one run per dataset) gets the same margin. Nothing is
-decided by hand: change the results files and the verdicts follow.
+one metric. It is judged pair by pair (:mod:`rga.study.report.pairwise`): each pair (a setting of
+the better side, one of the worse side) gets its paired per-seed difference, the mean, the 95 %
+t-interval and the p-value of the paired t-test; Holm's correction runs over every pair of every
+claim of one study (a group of runs) and one metric; a claim "holds" when every pair holds after
+correction, is "reversed" when every pair is reversed, "mixed" when only some are decided, and
+otherwise "inconclusive", with the largest gain its intervals leave open and the smallest effect
+its seeds detect with 80 % power. It is "not testable" when a model on either side did not fit
+its training identities (the reason is given), and in the study's own profile "pending" until
+every seed the study plans for its sides has its runs. The descriptive margin
+``min(better side) - max(worse side)`` per seed is shown beside the pairs; it decides nothing.
+Percentage points for R1 and mAP, raw differences for attention scores. The paper's table that
+has every side of a claim (one run per dataset) gets the margin. Nothing is decided by hand:
+change the results files and the verdicts follow.
 """
 
 from __future__ import annotations
@@ -33,17 +33,31 @@ from rga.study.report.labels import (
     Setting,
     run_settings,
     setting_key,
+    setting_label,
+)
+from rga.study.report.pairwise import (
+    PairTest,
+    claim_verdict,
+    detectable_effect,
+    holm,
+    largest_gain_not_ruled_out,
+    pair_test,
+    pair_verdict,
+    pooled_sd,
 )
 from rga.study.report.runs import format_mean_sd, run_dataset_statistics, unique_runs
-from rga.study.report.verdicts import fit_problem, verdict
+from rga.study.report.verdicts import fit_problem
 
 __all__ = [
     "CLAIMS",
     "Claim",
     "check_claims",
     "claim_margins",
+    "claim_pairs",
+    "feature_sensitivity",
     "fit_problems",
     "planned_seeds",
+    "study_claims",
     "setting_summary",
     "training_fit",
 ]
@@ -126,8 +140,12 @@ CLAIMS: tuple[Claim, ...] = (
 )  # fmt: skip
 
 
-def _run_value(run: pd.Series, metric: str, stage: int) -> float:
-    """One run's value of ``metric`` (precision scores of the module after ``stage``); NaN if absent."""
+def _run_value(run: pd.Series, metric: str, stage: int, feature: str | None = None) -> float:
+    """One run's value of ``metric`` (precision scores of the module after ``stage``); NaN if
+    absent. ``feature`` ("z", "z_hat") reads that feature's accuracy instead of the run's
+    headline (its ``eval_feature``)."""
+    if feature and metric not in PRECISION_METRICS:
+        metric = f"{feature}.{metric}"
     if metric in PRECISION_METRICS:
         scores = run.get("attention_precision")
         if not isinstance(scores, dict):
@@ -138,42 +156,71 @@ def _run_value(run: pd.Series, metric: str, stage: int) -> float:
     return float(value) if value is not None else np.nan
 
 
-def claim_margins(runs: pd.DataFrame, claim: Claim, metric: str) -> pd.DataFrame:
-    """Per (group, seed) with every side present: better (min), worse (max) and margin.
+def _seed_values(
+    runs: pd.DataFrame, claim: Claim, metric: str, feature: str | None = None
+) -> pd.DataFrame:
+    """Each run's value of ``metric`` for the settings of ``claim``: one row per (group, seed),
+    one column per setting of either side (NaN where that seed has no run). A run id present
+    twice counts once."""
+    wanted = list(dict.fromkeys(claim.better + claim.worse))
+    if runs.empty:
+        return pd.DataFrame(columns=wanted)
+    runs = unique_runs(runs)
+    sides = pd.Series(run_settings(runs), index=runs.index)
+    rows = {}
+    for (group, seed), idx in runs.groupby(["group", "seed"]).groups.items():
+        values = {
+            sides[i]: _run_value(runs.loc[i], metric, claim.stage, feature)
+            for i in idx
+            if sides[i] in wanted
+        }
+        if values:
+            rows[(group, seed)] = values
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=wanted)
+    if not table.empty:
+        table.index = pd.MultiIndex.from_tuples(table.index, names=["group", "seed"])
+    return table
+
+
+def claim_margins(
+    runs: pd.DataFrame, claim: Claim, metric: str, feature: str | None = None
+) -> pd.DataFrame:
+    """Per (group, seed) with every side present: better (min), worse (max) and margin, the
+    descriptive margin shown beside the pairs (it decides no verdict).
 
     ``runs`` is :func:`rga.study.report.load_runs` of ``claim.experiment`` (any frame with kind,
     positions, seed and group; ``rga_embedding`` when it varies); columns group, seed, better,
     worse, margin. A run id present twice counts once.
     """
     columns = ["group", "seed", "better", "worse", "margin"]
-    if runs.empty:
+    values = _seed_values(runs, claim, metric, feature).dropna()
+    if values.empty:
         return pd.DataFrame(columns=columns)
-    runs = unique_runs(runs)
-    sides = pd.Series(run_settings(runs), index=runs.index)
-    wanted = set(claim.better + claim.worse)
-    rows = []
-    for (group, seed), idx in runs.groupby(["group", "seed"]).groups.items():
-        values = {
-            sides[i]: _run_value(runs.loc[i], metric, claim.stage)
-            for i in idx
-            if sides[i] in wanted
-        }
-        if not wanted <= set(values):
-            continue
-        better = min(values[s] for s in claim.better)
-        worse = max(values[s] for s in claim.worse)
-        if np.isnan(better) or np.isnan(worse):
-            continue
-        rows.append(
-            {
-                "group": group,
-                "seed": seed,
-                "better": better,
-                "worse": worse,
-                "margin": better - worse,
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
+    better = values[list(claim.better)].min(axis=1)
+    worse = values[list(claim.worse)].max(axis=1)
+    out = pd.DataFrame({"better": better, "worse": worse, "margin": better - worse})
+    return out.reset_index()[columns]
+
+
+def claim_pairs(
+    runs: pd.DataFrame, claim: Claim, metric: str, feature: str | None = None
+) -> dict[object, dict[tuple[Setting, Setting], tuple[PairTest, str]]]:
+    """{group: {(better setting, worse setting): (its paired test, its differences by seed)}}:
+    each pair's per-seed differences over the seeds that have both settings
+    (:func:`rga.study.report.pairwise.pair_test`), the differences as text "+1.2 (s0), ..."."""
+    values = _seed_values(runs, claim, metric, feature)
+    digits = 3 if metric in PRECISION_METRICS else 1
+    out = {}
+    for group, g in values.groupby(level="group", sort=True) if not values.empty else []:
+        by_seed = g.droplevel("group")
+        pairs = {}
+        for b in claim.better:
+            for w in claim.worse:
+                d = (by_seed[b] - by_seed[w]).dropna()
+                text = ", ".join(f"{v:+.{digits}f} (s{int(s)})" for s, v in d.sort_index().items())
+                pairs[(b, w)] = (pair_test(d), text)
+        out[group] = pairs
+    return out
 
 
 def planned_seeds(claim: Claim, profile) -> int | None:
@@ -277,63 +324,140 @@ def check_claims(
     runs_by_experiment: dict[str, pd.DataFrame],
     paper: pd.DataFrame | None = None,
     only_given: bool = False,
+    feature: str | None = None,
 ) -> pd.DataFrame:
-    """One row per (claim, metric, group of our runs): the group's profile, our sides and margin
-    as mean ± sd over seeds, the margin's 95 % t-interval over seeds (as text, and as numbers in
-    "mean margin", "CI low" and "CI high"), the margin seed by seed, the
-    number of seeds (and of those the study plans, :func:`planned_seeds`, or None), the verdict
-    (see the module docstring) and why a claim is not testable, and the claim's margin in the
-    paper's table on each of the paper's datasets.
+    """One row per (claim, metric, group of our runs): the group's profile; its pairs (each with
+    the mean paired difference, 95 % t-interval, Holm-adjusted p-value and verdict, as text in
+    "pairs"), the size of the Holm family ("family": the pairs of every claim of the group in
+    that metric), the verdict (see the module docstring) and why a claim is not testable; the
+    largest gain the pairs' intervals leave open ("rules out above") and the smallest effect
+    the seeds detect with 80 % power ("detectable"); the number of seeds (and of those the study
+    plans, :func:`planned_seeds`, or None); the descriptive margin (our sides and the margin as
+    mean ± sd over seeds, its 95 % t-interval as text and as numbers in "mean margin", "CI low"
+    and "CI high", and seed by seed); and the claim's margin in the paper's table on each of the
+    paper's datasets.
 
-    Margins are percentage points for mAP and R1, raw differences for attention scores. With
-    ``only_given``, claims of experiments not in ``runs_by_experiment`` are left out (otherwise
-    they appear as "not run").
+    ``feature`` ("z" or "z_hat") judges accuracy claims on that feature's metrics; None takes each
+    run's headline (its ``eval_feature``). With ``only_given``, claims of experiments not in
+    ``runs_by_experiment`` are left out (otherwise they appear as "not run").
     """
     datasets = []
     if paper is not None:
         tables = {c.paper_table for c in CLAIMS if c.paper_table}
         datasets = list(dict.fromkeys(paper.loc[paper["table"].isin(tables), "dataset_label"]))
-    rows = []
+    checked = []  # (claim, metric, group, margins, pairs)
+    family: dict[tuple, dict] = {}  # (group, metric) -> {pair: p}: each pair once
     for claim in CLAIMS:
         if only_given and claim.experiment not in runs_by_experiment:
             continue
         runs = runs_by_experiment.get(claim.experiment, pd.DataFrame())
         for metric in claim.metrics:
-            digits = 3 if metric in PRECISION_METRICS else 1
-            margins = claim_margins(runs, claim, metric)
-            groups = margins.groupby("group", sort=True) if not margins.empty else [(None, margins)]
-            for group, m in groups:
-                problems = fit_problems(runs, claim, group) if group is not None else []
-                profile = _group_profile(runs, group)
-                planned = planned_seeds(claim, profile)
-                verdict_text = verdict(m["margin"], problems) if len(m) else "not run"
-                if planned and len(m) < planned:
-                    verdict_text = "pending"
-                low, high = t_interval(m["margin"]) or (np.nan, np.nan)
-                row = {
-                    "claim": claim.text,
-                    "experiment": claim.experiment,
-                    "metric": metric,
-                    "runs of": group or "",
-                    "profile": profile,
-                    "better side": mean_sd(m["better"], digits),
-                    "worse side": mean_sd(m["worse"], digits),
-                    "margin": mean_sd(m["margin"], digits),
-                    "95 % CI": _interval(m["margin"], digits),
-                    "mean margin": float(m["margin"].mean()) if len(m) else np.nan,
-                    "CI low": low,
-                    "CI high": high,
-                    "margin by seed": _by_seed(m, digits),
-                    "seeds": len(m),
-                    "seeds planned": planned,
-                    "verdict": verdict_text,
-                    "why not testable": "; ".join(problems) if len(m) else "",
-                    "source": claim.source,
-                }
-                for label in datasets:
-                    row[f"paper, {label}"] = _paper_margin(paper, claim, metric, label)
-                rows.append(row)
+            margins = claim_margins(runs, claim, metric, feature)
+            pairs = claim_pairs(runs, claim, metric, feature)
+            groups = sorted(set(margins["group"]) | set(pairs), key=str) or [None]
+            for group in groups:
+                m = margins[margins["group"] == group] if group is not None else margins
+                checked.append((claim, runs, metric, group, m, pairs.get(group, {})))
+                for key, (test, _) in pairs.get(group, {}).items():
+                    family.setdefault((group, metric), {})[key] = test
+    adjusted, sizes, spread = {}, {}, {}
+    for fam, tests in family.items():
+        keys = list(tests)
+        adjusted[fam] = dict(zip(keys, holm([tests[k].p for k in keys]), strict=True))
+        sizes[fam] = sum(not np.isnan(tests[k].p) for k in keys)
+        spread[fam] = pooled_sd(tests.values())
+    rows = []
+    for claim, runs, metric, group, m, pairs in checked:
+        digits = 3 if metric in PRECISION_METRICS else 1
+        fam = (group, metric)
+        problems = fit_problems(runs, claim, group) if group is not None else []
+        profile = _group_profile(runs, group)
+        planned = planned_seeds(claim, profile)
+        p_adj = adjusted.get(fam, {})
+        pair_verdicts = [pair_verdict(t.mean, p_adj[k]) for k, (t, _) in pairs.items()]
+        if not len(m):
+            verdict_text = "not run"
+        elif problems:
+            verdict_text = "not testable"
+        elif planned and len(m) < planned:
+            verdict_text = "pending"
+        else:
+            verdict_text = claim_verdict(pair_verdicts)
+        low, high = t_interval(m["margin"]) or (np.nan, np.nan)
+        seeds = min((t.n for t, _ in pairs.values()), default=0)
+        row = {
+            "claim": claim.text,
+            "experiment": claim.experiment,
+            "metric": metric,
+            "runs of": group or "",
+            "profile": profile,
+            "pairs": _pairs_text(pairs, p_adj, pair_verdicts, digits),
+            "pair verdicts": pair_verdicts,
+            "family": sizes.get(fam, 0),
+            "rules out above": largest_gain_not_ruled_out(t.high for t, _ in pairs.values()),
+            "detectable": detectable_effect(seeds, spread.get(fam, np.nan)),
+            "better side": mean_sd(m["better"], digits),
+            "worse side": mean_sd(m["worse"], digits),
+            "margin": mean_sd(m["margin"], digits),
+            "95 % CI": _interval(m["margin"], digits),
+            "mean margin": float(m["margin"].mean()) if len(m) else np.nan,
+            "CI low": low,
+            "CI high": high,
+            "margin by seed": _by_seed(m, digits),
+            "seeds": len(m),
+            "seeds planned": planned,
+            "verdict": verdict_text,
+            "why not testable": "; ".join(problems) if len(m) else "",
+            "source": claim.source,
+        }
+        for label in datasets:
+            row[f"paper, {label}"] = _paper_margin(paper, claim, metric, label)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _pairs_text(pairs: dict, adjusted: dict, verdicts: list[str], digits: int) -> str:
+    """One line per pair: "RGA-SC conv2-5_x − Baseline: -3.5 [-4.3, -2.7], Holm p 0.002,
+    reversed, by seed -3.1 (s0), ..."; "–" without pairs."""
+    lines = []
+    for ((b, w), (t, by_seed)), v in zip(pairs.items(), verdicts, strict=True):
+        interval = "" if np.isnan(t.low) else f" [{t.low:+.{digits}f}, {t.high:+.{digits}f}]"
+        p = adjusted.get((b, w), np.nan)
+        p_text = "" if np.isnan(p) else f", Holm p {p:.3f}"
+        lines.append(
+            f"{setting_label(*b)} − {setting_label(*w)}: {t.mean:+.{digits}f}{interval}{p_text}, "
+            f"{v}, by seed {by_seed}"
+        )
+    return "\n".join(lines) or MISSING
+
+
+def study_claims(
+    paper: pd.DataFrame | None = None, root=None, feature: str | None = None
+) -> pd.DataFrame:
+    """:func:`check_claims` over every experiment of the paper's tables
+    (``rga.study.report.PAPER_TABLES``), so that each study's Holm family holds all its pairs: a
+    page about one experiment filters the rows by ``experiment``, and its verdicts are the
+    Results page's."""
+    from rga.study.report.paper import PAPER_TABLES
+    from rga.study.report.runs import load_runs
+
+    return check_claims({e: load_runs(e, root) for e in PAPER_TABLES}, paper, feature=feature)
+
+
+def feature_sensitivity(
+    runs_by_experiment: dict[str, pd.DataFrame], features=("z", "z_hat")
+) -> pd.DataFrame:
+    """The accuracy claims' verdicts under each evaluated feature, side by side: one row per
+    (claim, metric, group) with a column per feature and "depends on the feature" (True where the
+    verdicts differ). The study's primary feature is z (chosen before the two were compared)."""
+    tables = {f: check_claims(runs_by_experiment, feature=f) for f in features}
+    keys = ["claim", "metric", "runs of", "profile"]
+    merged = None
+    for f, t in tables.items():
+        t = t[t["metric"].isin(ACCURACY)][keys + ["verdict"]].rename(columns={"verdict": f})
+        merged = t if merged is None else merged.merge(t, on=keys, how="outer")
+    merged["depends on the feature"] = merged[list(features)].nunique(axis=1) > 1
+    return merged.reset_index(drop=True)
 
 
 def _group_profile(runs: pd.DataFrame, group):

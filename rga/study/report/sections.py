@@ -196,11 +196,11 @@ def claims_table(
 ):
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler: ``keys``
-    as the index, then the margin (mean ± sd over seeds, its 95 % t-interval below), the margin
-    seed by seed, seeds ("2 of 5" where the study plans more), verdict (and why not testable,
-    where a claim is not) and the paper's
-    margins (with ``sides``, the two sides' mean ± sd before the margin);
-    a sentence when there is none."""
+    as the index, then the verdict, its pairs (each: mean paired difference, 95 % t-interval,
+    Holm-adjusted p-value, its verdict and its differences seed by seed), seeds ("2 of 5" where
+    the study plans more), the smallest effect the seeds detect with 80 % power (and why not
+    testable, where a claim is not) and the paper's margins (with ``sides``, our two sides' mean
+    ± sd first); a sentence when there is none."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
     if rows.empty:
@@ -209,41 +209,79 @@ def claims_table(
         )
     paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
     keys = list(keys) + (["runs of"] if rows["runs of"].nunique() > 1 else [])
-    intervals = ["" if ci == MISSING else "\n" + ci for ci in rows["95 % CI"]]
-    table = rows.assign(**{MARGIN: rows["margin"] + intervals})
+    table = rows.assign(**{DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()]})
     if "seeds planned" in rows:  # "2 of 5": the study plans more seeds (verdict "pending")
         table["seeds"] = [
             f"{n} of {int(p)}" if pd.notna(p) and p else str(n)
             for n, p in zip(rows["seeds"], rows["seeds planned"], strict=True)
         ]
-    columns = ([*(["better side", "worse side"] if sides else []), MARGIN, "margin by seed",
-                "seeds", "verdict"] if run else [])  # fmt: skip
+    columns = ([*(["better side", "worse side"] if sides else []), "verdict", PAIRS, "seeds",
+                DETECTABLE] if run else [])  # fmt: skip
     if run and "why not testable" in rows and (rows["why not testable"] != "").any():
         columns.append("why not testable")
-    table = table.set_index(keys)[columns + paper_columns].replace("", MISSING)
-    table = table.astype(str)
-    wrapped = ("verdict", "margin by seed", "why not testable")
+    table = table.rename(columns={"pairs": PAIRS}).set_index(keys)[columns + paper_columns]
+    table = table.replace("", MISSING).astype(str)
+    wrapped = ("verdict", PAIRS, "why not testable")
     return styled(table, nowrap=[c for c in table.columns if c not in wrapped])
 
 
+PAIRS = "pairs: mean difference [95 % CI], Holm p, verdict; by seed"
+DETECTABLE = "detectable at 80 % power"
+
+
+def _points(row: pd.Series, value: float) -> str:
+    """ "1.2 points" for R1 and mAP, "0.043" for attention scores; "–" for NaN."""
+    if pd.isna(value):
+        return MISSING
+    return f"{value:.1f} points" if row["metric"] in ("mAP", "R1") else f"{value:.3f}"
+
+
 def _metric_phrase(row: pd.Series) -> str:
-    """ "*holds* in mAP (+2.1 points, 95 % CI [+1.0, +3.2])"; attention scores without a unit,
-    to three decimals."""
-    points = row["metric"] in ("mAP", "R1")
-    digits, unit = (1, " points") if points else (3, "")
-    interval = ""
-    if pd.notna(row["CI low"]):
-        interval = f", 95 % CI [{row['CI low']:+.{digits}f}, {row['CI high']:+.{digits}f}]"
+    """One metric's verdict in words: "*reversed* in mAP (RGA-SC conv2-5_x − Baseline -3.5
+    points, 95 % CI [-4.3, -2.7], Holm p 0.002)" for each decided pair; for an inconclusive
+    claim, what its intervals rule out and what its seeds could detect."""
+    lines = [line for line in str(row["pairs"]).split("\n") if line and line != MISSING]
+    decided = [line.rsplit(", by seed", 1)[0] for line in lines if _pair_decided(line)]
+    verdict = f"*{row['verdict']}* in {row['metric']}"
+    if row["verdict"] in ("holds", "reversed", "mixed"):
+        shown = "; ".join(_pair_phrase(line) for line in decided)
+        undecided = len(lines) - len(decided)
+        rest = f"; {undecided} of {len(lines)} pairs undecided" if undecided else ""
+        return f"{verdict} ({shown}{rest})"
+    detect = f"the seeds detect {_points(row, row['detectable'])} with 80 % power"
+    bound = row["rules out above"]
+    if pd.notna(bound) and bound <= 0:
+        return (
+            f"{verdict}: every pair's 95 % interval lies below zero (the highest bound "
+            f"{_points(row, bound)}), so no gain is left open, but not every pair is decided "
+            f"after Holm's correction; {detect}"
+        )
     return (
-        f"*{row['verdict']}* in {row['metric']} ({row['mean margin']:+.{digits}f}{unit}{interval})"
+        f"{verdict}: a gain above {_points(row, bound)} over any setting of the worse side is "
+        f"ruled out at 95 %, and {detect}"
     )
+
+
+def _pair_decided(line: str) -> bool:
+    body = line.rsplit(", by seed", 1)[0]
+    return body.endswith(", holds") or body.endswith(", reversed")
+
+
+def _pair_phrase(line: str) -> str:
+    """ "RGA-SC conv2-5_x − Baseline: -3.5 [-4.3, -2.7], Holm p 0.002, reversed" -> "RGA-SC
+    conv2-5_x − Baseline -3.5, 95 % CI [-4.3, -2.7], Holm p 0.002"."""
+    body = line.rsplit(", by seed", 1)[0].rsplit(", ", 1)[0]
+    pair, numbers = body.split(": ", 1)
+    mean, rest = numbers.split(" ", 1)
+    return f"{pair} {mean}, 95 % CI {rest}"
 
 
 def verdict_sentences(claims: pd.DataFrame) -> Markdown:
     """The verdicts of :func:`rga.study.report.claims.check_claims` rows (one group of runs) in
-    words, one item per claim: each metric's verdict with its mean margin and 95 % t-interval and
-    the number of seeds; "pending" with the seeds in and planned; "not testable" with why. Claims
-    without runs are left out; a sentence when none has any."""
+    words, one item per claim: each metric's verdict with its decided pairs (mean difference,
+    95 % t-interval, Holm p) or, when inconclusive, what it rules out and what the seeds detect,
+    and the number of seeds; "pending" with the seeds in and planned; "not testable" with why.
+    Claims without runs are left out; a sentence when none has any."""
     rows = claims[claims["verdict"] != "not run"]
     if rows.empty:
         return Markdown("No claim has runs in this study yet.")
