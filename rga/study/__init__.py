@@ -1,8 +1,8 @@
 """The study built around the library: which runs each experiment makes (``experiments``), one
 run trained and recorded (``train``, also the command line ``python -m rga.study.train``),
 results files (``results``), one committed run retrained at the code at hand (``rerun``, the
-command line ``python -m rga.study.rerun``), and the helpers the notebooks and the book call
-(``report``).
+command line ``python -m rga.study.rerun``), what the smoke profile's numbers mean (``smoke``),
+and the helpers the notebooks and the book call (``report``).
 
 Imports: anything of ``rga``; nothing of ``rga`` imports this package.
 """
@@ -16,6 +16,7 @@ _EXPORTS = {
     "parse_overrides": "rga.study.experiments",
     "parse_seeds": "rga.study.experiments",
     "run_experiment": "rga.study.experiments",
+    "smoke_note": "rga.study.smoke",
     "train_run": "rga.study.train",
 }
 
