@@ -482,6 +482,11 @@ def test_results_page_side_remarks_match_the_committed_runs():
     precision = report.attention_precision_table(variants)
     norel = precision[(precision["model"] == "RGA-SC w/o Rel.") & (precision["stage"] == 4)]
     assert len(norel) >= 1 and (norel["auroc"] < 0.5).all()
+    # RGA-SC's fourth map more on the person than RGA-SC w/o Rel.'s in every seed, both scores
+    fourth = precision[precision["stage"] == 4]
+    for score in ("auroc", "mass_on_person"):
+        scores = fourth.pivot_table(index="seed", columns="model", values=score)
+        assert (scores["RGA-SC"] > scores["RGA-SC w/o Rel."]).all(), score
     # The BN-initialisation check: with BN gamma ~ U(0, 1), RGA-SC (all four) is above the same
     # model with gamma = 1 and below the baseline, seed by seed.
     check = report.load_runs("bn_init_check")
