@@ -41,7 +41,7 @@ EXPERIMENT_PAGES = {
     "embedding_functions": "table4",
 }
 # Under Results after the experiment pages: why RGA-SC does not train from scratch.
-PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, "from_scratch", *CHAPTERS[7:]]
+PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, *CHAPTERS[7:], "from_scratch"]  # an appendix
 # A number printed with pandas' default precision ("2.340000"), or a missing value.
 RAW = re.compile(r"^-?\d+\.\d{5,}$|^(nan|NaN|None|<NA>|NaT)$")
 

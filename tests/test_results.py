@@ -166,3 +166,33 @@ def test_records_hold_the_training_provenance_and_no_machine_paths(tmp_path):
     assert (record["git_commit"], record["created"]) == ("a" * 40, "2020-01-01T00:00:00+00:00")
     assert record["versions"] == {"torch": "old"} and record["data"] == DATA
     assert "data_root" not in record["config"]
+
+
+def test_one_run_id_names_one_result(tmp_path):
+    """The same run in two experiments' folders is one result; two files of one run id with
+    other numbers (another commit's code) are refused, naming both files."""
+    from rga.study.results import DuplicateRunError
+
+    shared = _record("plugin_position")
+    write_result(shared, tmp_path)
+    again = {**shared, "config": {**shared["config"], "experiment": "attention_variants"}}
+    again["curve"] = [{**e, "seconds": 9.0} for e in shared["curve"]]  # retrained elsewhere
+    write_result({**again, "git_commit": "another"}, tmp_path)
+    assert len(load_results(tmp_path)) == 2  # the same result twice: fine
+    other = {**shared, "config": {**shared["config"], "experiment": "from_scratch"}}
+    other["metrics"] = {**shared["metrics"], "z": {**shared["metrics"]["z"], "mAP": 21.9}}
+    write_result(other, tmp_path)
+    with pytest.raises(DuplicateRunError) as error:
+        load_results(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"run id {shared['run_id']}: ")
+    assert "from_scratch/" in message and "attention_variants/" in message and "metrics" in message
+
+
+def test_the_committed_results_hold_one_result_per_run_id():
+    paths = [
+        p
+        for p in (REPO / "experiments" / "results").rglob("*.json")
+        if p.parent.name != "attention"
+    ]
+    assert len(load_results(paths)) == len(paths) > 100

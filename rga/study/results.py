@@ -96,15 +96,55 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     images_per_s, git_commit, device name, final training loss, data_fingerprint, the curve (a
     list of dicts) and attention_precision and attention_parts when present.
 
-    `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several.
+    `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several. Two
+    files of one run id (a run two experiments share) must hold the same results: otherwise a
+    `DuplicateRunError` names both files, since one run id names one result.
     """
     if isinstance(paths_or_dir, (str, Path)):
         root = Path(paths_or_dir)
         paths = sorted(root.rglob("*.json")) if root.is_dir() else [root]
     else:
         paths = [Path(p) for p in paths_or_dir]
-    rows = [_flatten(read_result(p), p) for p in paths]
-    return pd.DataFrame(rows)
+    records = [(p, read_result(p)) for p in paths]
+    check_one_result_per_run(records)
+    return pd.DataFrame([_flatten(record, p) for p, record in records])
+
+
+class DuplicateRunError(ValueError):
+    """Two results files of one run id hold different results."""
+
+
+# What makes two files of one run the same result: what the run computed (its metrics, its data,
+# its curve without the wall-clock keys, which differ between two trainings of the same numbers).
+RESULT_KEYS = ("metrics", "curve", "data")
+TIMING_KEYS = ("seconds", "images_per_s")
+
+
+def check_one_result_per_run(records: Iterable[tuple[Path, dict]]) -> None:
+    """Raise `DuplicateRunError` naming both files when two of ``records`` ((path, record)
+    pairs) share a run id but differ in what the run computed (``RESULT_KEYS``)."""
+    first: dict[str, tuple[Path, dict]] = {}
+    for path, record in records:
+        rid = record.get("run_id")
+        if rid not in first:
+            first[rid] = (path, record)
+            continue
+        other_path, other = first[rid]
+        differ = [k for k in RESULT_KEYS if _computed(record, k) != _computed(other, k)]
+        if differ:
+            raise DuplicateRunError(
+                f"run id {rid}: {other_path} and {path} hold different results (their "
+                f"{', '.join(differ)} differ); one run id names one result: keep the file of the "
+                "study's commit and move the other out of experiments/results/ (e.g. to "
+                "experiments/archive/)"
+            )
+
+
+def _computed(record: dict, key: str):
+    """``record[key]``; for the curve, each epoch without its wall-clock keys."""
+    if key == "curve":
+        return [{k: v for k, v in e.items() if k not in TIMING_KEYS} for e in record.get(key) or []]
+    return record.get(key)
 
 
 def _flatten(record: dict, path: Path) -> dict:
