@@ -125,3 +125,37 @@ def test_reruns_are_read_from_their_folder_or_a_note_gives_the_command(tmp_path)
     for name in ("b", "a"):
         (tmp_path / f"{name}.json").write_text(json.dumps({**_record(), "run_id": name}))
     assert [r["run_id"] for r in views.load_reruns(tmp_path)] == ["a", "b"]
+
+
+def test_a_rerun_is_judged_exact_within_or_beyond_the_seed_noise_of_its_setting():
+    import pandas as pd
+
+    from rga.study.report.reproduce_views import rerun_line, rerun_verdict, seed_spread
+
+    key = ("rga-sc", "1,2,3,4", "asymmetric")
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c", "d"],
+            "setting_key": [key, key, key, ("none", "", "asymmetric")],
+            "group": ["g", "g", "g", "g"],
+            "mAP": [68.0, 69.0, 70.0, 72.0],
+            "R1": [73.0, 74.0, 75.0, 77.0],
+        }
+    )
+    spread = seed_spread({"run_id": "a"}, runs)
+    assert spread == {"R1": 1.0, "mAP": 1.0}  # sd of 68, 69, 70 and of 73, 74, 75
+    assert seed_spread({"run_id": "d"}, runs) == {}  # one seed: nothing to judge by
+    exact = {"difference": {"R1": 0.0, "mAP": 0.0, "mINP": 0.0, "final_loss": 0.0}}
+    close = {"difference": {"R1": -0.56, "mAP": -0.02, "mINP": 0.1, "final_loss": 0.001}}
+    far = {"difference": {"R1": 0.2, "mAP": 1.5, "mINP": 0.1, "final_loss": 0.01}}
+    assert rerun_verdict(exact, spread) == "exact"
+    assert rerun_verdict(close, spread) == "within seed noise"
+    assert rerun_verdict(far, spread) == "beyond seed noise"
+    assert rerun_verdict(close, {}) == "no seed spread to judge by"
+    line = rerun_line(
+        {**close, "run_id": "a", "experiment": "x", "curve": {"first_epoch_differs": 3}}, spread
+    )
+    assert line == (
+        "**a** (x): *within seed noise*; R1 -0.56 (seed sd 1.00), mAP -0.02 (seed sd 1.00); "
+        "the training losses part at epoch 3."
+    )

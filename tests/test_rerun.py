@@ -65,8 +65,26 @@ def test_rerun_writes_the_differences_and_leaves_the_results_alone(committed, tm
     assert saved["difference"]["final_loss"] == new["final_loss"] - old["final_loss"]
     # the same code on the same machine: the run again, to the last bit
     assert set(saved["difference"].values()) == {0.0}
+    assert saved["curve"] == {"first_epoch_differs": None, "largest_loss_difference": 0.0}
     assert _snapshot(results) == before  # the committed results file, byte for byte
     assert (tmp_path / "ck" / record["run_id"] / "final.pt").is_file()
+    # --reuse: the record again from the finished retraining, nothing trained
+    final = (tmp_path / "ck" / record["run_id"] / "final.pt").stat().st_mtime_ns
+    again = json.loads(_rerun_into(tmp_path, record, data, results, reuse=True).read_text())
+    assert again["rerun"] == new and again["difference"] == saved["difference"]
+    assert (tmp_path / "ck" / record["run_id"] / "final.pt").stat().st_mtime_ns == final
+
+
+def test_curve_divergence_names_the_first_epoch_whose_loss_differs():
+    from rga.study.rerun import curve_divergence
+
+    a = [{"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}]
+    assert curve_divergence(a, a) == {"first_epoch_differs": None, "largest_loss_difference": 0.0}
+    b = [{"loss": 3.0}, {"loss": 2.25}, {"loss": 0.5}]
+    assert curve_divergence(a, b) == {"first_epoch_differs": 2, "largest_loss_difference": 0.5}
+    assert curve_divergence(a, a[:2])["first_epoch_differs"] == 3  # a shorter curve parts there
+    with pytest.raises(RerunRefused, match="^reuse: name the folder"):
+        rerun(EXPERIMENT, "x", reuse=True)
 
 
 def test_a_missing_run_or_experiment_is_named_with_how_to_find_one(committed, tmp_path):

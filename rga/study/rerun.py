@@ -12,12 +12,19 @@ nor ``experiments/results/`` is touched) and writes ``experiments/rerun/<run_id>
   last epoch's training loss)} of the results file;
 * ``rerun``: the same of the retrained run, plus git_dirty and train_time_s;
 * ``difference``: {R1, mAP, mINP, final_loss}, rerun - committed;
+* ``curve``: where the two trainings part: ``first_epoch_differs`` (the first epoch, counted
+  from 1, whose training loss differs; None when every epoch's loss is identical) and
+  ``largest_loss_difference`` (over the epochs both have);
 * ``created``: when the rerun finished (UTC).
 
 Command line (from the repository root)::
 
     ls experiments/results/from_scratch/      # the run ids, as file names
     python -m rga.study.rerun from_scratch <run_id> [--device cpu]
+    python -m rga.study.rerun from_scratch <run_id> --checkpoint-root DIR --reuse
+
+``--reuse`` makes the record from a retraining already finished under ``--checkpoint-root`` (its
+``final.pt``, e.g. one trained at another commit) instead of training again.
 """
 
 from __future__ import annotations
@@ -143,6 +150,21 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+def curve_divergence(committed: list[dict], retrained: list[dict]) -> dict:
+    """{"first_epoch_differs": the first epoch (from 1) whose training loss differs between two
+    curves, None when none does; "largest_loss_difference": the largest absolute difference
+    over the epochs both have}. ``curve_divergence([{"loss": 2}, {"loss": 1}],
+    [{"loss": 2}, {"loss": 1.5}])`` is {"first_epoch_differs": 2, "largest_loss_difference": 0.5}."""
+    differences = [abs(a["loss"] - b["loss"]) for a, b in zip(committed, retrained, strict=False)]
+    first = next((e for e, d in enumerate(differences, 1) if d != 0), None)
+    if first is None and len(committed) != len(retrained):
+        first = min(len(committed), len(retrained)) + 1
+    return {
+        "first_epoch_differs": first,
+        "largest_loss_difference": max(differences, default=None),
+    }
+
+
 def rerun_record(experiment: str, committed: dict, retrained: dict) -> dict:
     """The rerun record (module docstring) of results record `committed` and the results
     record `retrained` of its retraining (``rga.study.train.train_run``)."""
@@ -158,6 +180,7 @@ def rerun_record(experiment: str, committed: dict, retrained: dict) -> dict:
         "committed": theirs,
         "rerun": ours,
         "difference": {n: None if None in p else p[0] - p[1] for n, p in pairs.items()},
+        "curve": curve_divergence(committed.get("curve") or [], retrained.get("curve") or []),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -188,9 +211,11 @@ def rerun(
     out_root: str | Path | None = None,
     checkpoint_root: str | Path | None = None,
     progress: bool = True,
+    reuse: bool = False,
 ) -> Path:
     """Retrain run `run_id` of `experiment` at the code at hand and write its rerun record
-    (module docstring); return the record's path.
+    (module docstring); return the record's path. With `reuse`, a retraining already finished
+    under `checkpoint_root` is reported instead of trained again.
 
     `device`, `data_root`: where to train and the data (default: those of the results file;
     the data must be the run's, `RerunRefused` otherwise). `results_root`: the committed results
@@ -202,12 +227,14 @@ def rerun(
     from rga.engine.checkpoint import VERIFIED
     from rga.study.train import train_run
 
+    if reuse and checkpoint_root is None:
+        raise RerunRefused("reuse: name the folder of the finished retraining (--checkpoint-root)")
     path, committed = committed_run(experiment, run_id, results_root)
     config = _config(committed, path, data_root, device)
     with _checkpoint_folder(checkpoint_root) as checkpoints:
         check_data(config, committed, path, checkpoints / VERIFIED)
         trained = train_run(
-            config, checkpoint_root=checkpoints, force=True, progress=progress, write=False
+            config, checkpoint_root=checkpoints, force=not reuse, progress=progress, write=False
         )
     return write_rerun(rerun_record(experiment, committed, trained), out_root)
 
@@ -224,6 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-root", help="default: experiments/rerun")
     parser.add_argument("--checkpoint-root", help="default: a temporary folder")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="report the retraining already finished under --checkpoint-root, do not train",
+    )
     args = parser.parse_args(argv)
     try:
         path = rerun(
@@ -235,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
             out_root=args.out_root,
             checkpoint_root=args.checkpoint_root,
             progress=not args.no_progress,
+            reuse=args.reuse,
         )
     except RerunRefused as err:  # bad input, named before training: the message, no traceback
         parser.error(str(err))

@@ -171,6 +171,61 @@ def rerun_summary(records: list[dict]) -> str:
     )
 
 
+SPREAD_METRICS = ("R1", "mAP")  # judged against the seed-to-seed sd of the run's setting
+
+
+def seed_spread(record: dict, runs: pd.DataFrame) -> dict[str, float]:
+    """{metric: sample sd over seeds} of R1 and mAP for the setting of the rerun's run, over the
+    committed runs of its group (``rga.study.report.load_runs`` rows); {} with fewer than two
+    seeds or when the run is not among ``runs``."""
+    if runs.empty:
+        return {}
+    row = runs[runs["run_id"] == record["run_id"]]
+    if row.empty:
+        return {}
+    key, group = row["setting_key"].iloc[0], row["group"].iloc[0]
+    same = runs[(runs["group"] == group) & (runs["setting_key"] == key)].drop_duplicates("run_id")
+    if len(same) < 2:
+        return {}
+    return {m: float(same[m].astype(float).std(ddof=1)) for m in SPREAD_METRICS}
+
+
+def rerun_verdict(record: dict, spread: dict[str, float]) -> str:
+    """What a rerun shows, by the book's tolerance: "exact" (every compared metric and the final
+    loss identical), "within seed noise" (R1 and mAP each differ by at most the seed-to-seed sd
+    of the run's setting, `spread`), "beyond seed noise", or "no seed spread to judge by"."""
+    difference = record["difference"]
+    if all(v == 0 for v in difference.values() if v is not None):
+        return "exact"
+    if not spread:
+        return "no seed spread to judge by"
+    within = all(abs(difference[m]) <= spread[m] for m in SPREAD_METRICS)
+    return "within seed noise" if within else "beyond seed noise"
+
+
+def rerun_line(record: dict, spread: dict[str, float]) -> str:
+    """One rerun in words: its verdict, the differences against the seed sd, and the first
+    epoch whose training loss differs (where the record has it)."""
+    verdict = rerun_verdict(record, spread)
+    parts = [f"**{record['run_id']}** ({record['experiment']}): *{verdict}*"]
+    if verdict != "exact":
+        shown = ", ".join(
+            f"{m} {_signed(record['difference'][m], 2)}"
+            + (f" (seed sd {spread[m]:.2f})" if m in spread else "")
+            for m in SPREAD_METRICS
+        )
+        parts.append(shown)
+    curve = record.get("curve")
+    if curve:
+        first = curve["first_epoch_differs"]
+        parts.append(
+            "every epoch's training loss identical"
+            if first is None
+            else f"the training losses part at epoch {first}"
+        )
+    return "; ".join(parts) + "."
+
+
 def _device(side: dict) -> str:
     return (side.get("hardware") or {}).get("device_name") or "?"
 
