@@ -29,6 +29,7 @@ CHAPTERS = [
     "regime",
     "results",
     "attention",
+    "scale",
     "probe",
     "performance",
     "reproduce",
