@@ -186,3 +186,11 @@ def test_settings_sort_in_the_papers_order():
         "RGA-SC conv2-5_x",
         "CBAM-CS conv2-5_x",
     ]
+
+
+def test_an_interval_of_a_bounded_score_stays_within_its_bounds():
+    from rga.study.report.formats import mean_sd_ci
+
+    # mean 0.3, sd 0.283; t-interval 0.3 ± 12.706 · 0.2 = [-2.24, 2.84], cut to [0, 1]
+    assert mean_sd_ci([0.1, 0.5], 3, bounds=(0.0, 1.0)) == "0.300 ± 0.283\n[0.000, 1.000]"
+    assert mean_sd_ci([0.1, 0.5], 3).endswith("[-2.241, 2.841]")

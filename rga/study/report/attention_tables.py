@@ -80,7 +80,9 @@ def precision_summary(precision: pd.DataFrame, score: str = "auroc") -> pd.DataF
         row = {}
         for stage, name in STAGE_LABELS.items():
             values = g.loc[g["stage"] == stage, score]
-            row[f"after {name}"] = mean_sd_ci(values, digits) if len(values) else MISSING
+            row[f"after {name}"] = (
+                mean_sd_ci(values, digits, bounds=(0.0, 1.0)) if len(values) else MISSING
+            )  # AUROC and mass on person lie in [0, 1]
         row["seeds"] = str(g["seed"].nunique())
         rows[(group, g["setting"].iloc[0])] = row
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -135,13 +135,22 @@ def mean_sd(values: Iterable, digits: int = 1) -> str:
     return f"{_fixed(v.mean(), digits)} ± {_fixed(v.std(ddof=1), digits)}"
 
 
-def mean_sd_ci(values: Iterable, digits: int = 1, separator: str = "\n") -> str:
+def mean_sd_ci(
+    values: Iterable,
+    digits: int = 1,
+    separator: str = "\n",
+    bounds: tuple[float, float] | None = None,
+) -> str:
     """ "21.0 ± 1.4" and, after ``separator``, the 95 % t-interval "[8.3, 33.7]"; one value or
-    none as in :func:`mean_sd`."""
+    none as in :func:`mean_sd`. A score that cannot leave ``bounds`` (an AUROC: (0, 1)) has its
+    interval cut to them: ``mean_sd_ci([0.1, 0.5], 3, bounds=(0, 1))`` ends "[0.000, 1.000]"
+    where the t-interval is [-2.24, 2.84]."""
     text = mean_sd(values, digits)
     interval = t_interval(values)
     if interval is None:
         return text
+    if bounds is not None:
+        interval = (max(interval[0], bounds[0]), min(interval[1], bounds[1]))
     return f"{text}{separator}{interval_text(interval, digits)}"
 
 
