@@ -253,8 +253,8 @@ def test_prose_on_the_study_in_the_papers_regime_matches_the_committed_runs():
     # against the single stages one pair is decided: conv4_x in mAP, conv3_x in R1
     for metric, stage in (("mAP", "RGA-SC conv4_x"), ("R1", "RGA-SC conv3_x")):
         row = claims.loc[(claim("RGA-SC after all four stages beats RGA-SC").text, metric)]
-        decided = [line for line in row["pairs"].split("\n") if ", reversed, " in line]
-        assert len(decided) == 1 and f" − {stage}:" in decided[0], metric
+        decided = [p["worse"] for p in row["pairs"] if p["verdict"] == "reversed"]
+        assert decided == [stage], metric
     by_seed = runs.pivot_table(index="seed", columns="setting", values="mAP")
     singles = by_seed[[f"RGA-SC conv{s}_x" for s in (2, 3, 4, 5)]].dropna()
     all_four = by_seed["RGA-SC conv2-5_x"]
@@ -327,8 +327,7 @@ def test_prose_on_attention_variants_in_the_papers_regime_matches_the_committed_
     assert by_claim.loc[(claim("The relations help").text, "mAP")]["rules out above"] < 0
     # the combination claim in R1: decided against RGA-C only
     row = by_claim.loc[(claim("Both attentions together").text, "R1")]
-    decided = [line for line in row["pairs"].split("\n") if ", reversed, " in line]
-    assert len(decided) == 1 and " − RGA-C conv2-5_x:" in decided[0]
+    assert [p["worse"] for p in row["pairs"] if p["verdict"] == "reversed"] == ["RGA-C conv2-5_x"]
     # both precision claims inconclusive over five seeds, in both scores
     fourth_map = "RGA-SC's fourth spatial attention is more on the person than"
     for start in (f"{fourth_map} CBAM-CS", f"{fourth_map} RGA-SC w/o"):
@@ -507,3 +506,19 @@ def test_verdict_sentences_state_each_claim_once_with_its_numbers():
         in pending.data
     )
     assert verdict_sentences(check_claims({})).data == "No claim has runs in this study yet."
+
+
+def test_pairs_text_names_each_pair_once_with_its_seeds():
+    from rga.study.report.sections import pairs_text
+
+    pair = {"better": "RGA-SC conv2-5_x", "worse": "Baseline", "n": 3, "mean": -3.5,
+            "low": -4.3, "high": -2.7, "p": 0.007, "verdict": "reversed",
+            "by seed": [(0, -3.6), (1, -2.6), (2, -4.3)]}  # fmt: skip
+    assert pairs_text([pair], "mAP") == (
+        "vs Baseline: -3.5 [-4.3, -2.7], p 0.007 reversed; -3.6, -2.6, -4.3"
+    )
+    gap = {**pair, "worse": "CBAM-CS conv2-5_x", "by seed": [(0, 1.0), (3, 2.0)]}
+    assert pairs_text([pair, gap], "mAP").split("\n")[1].endswith("; s0: +1.0, s3: +2.0")
+    shared_worse = [pair, {**pair, "better": "RGA-S conv2-5_x"}]
+    assert pairs_text(shared_worse, "mAP").startswith("RGA-SC conv2-5_x vs: -3.5")
+    assert pairs_text([], "mAP") == "–"

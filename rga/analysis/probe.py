@@ -43,6 +43,7 @@ __all__ = [
     "has_spatial_relations",
     "probe",
     "relation_maps",
+    "relation_matrix",
     "relations_at",
     "score_model_attention",
     "score_model_parts",
@@ -198,6 +199,36 @@ def relation_maps(
         (x,) = _capture_inputs(net, images, {stage: module})[stage]
         row, col = module.relation_row_col(x, index)
     return _numpy(row), _numpy(col)
+
+
+def relation_matrix(model: nn.Module, images: Tensor, stage: int) -> np.ndarray:
+    """The whole spatial affinity R = Q^T K at one stage, the matrix the materialised relation
+    path builds (``relation="materialised"`` in ``rga.model.rga``); row i is
+    ``relation_maps(..., index=i)[0]`` flattened, column i its ``[1]``.
+
+    Args:
+        model: a ReIDNet with RGA spatial attention (with relations) at ``stage``.
+        images: (B, 3, H, W) normalised images.
+        stage: 1..4.
+    Returns:
+        numpy float32 (B, N, N), N = h * w in raster order: R[b, i, j] = <Q_i, K_j>.
+    """
+    module = _attention_modules(model, [stage])[stage]
+    if not has_spatial_relations(model, stage):
+        raise TypeError(
+            f"the attention module at stage {stage} ({type(module).__name__}) has no spatial "
+            "relations; the relation matrix needs an RGA module of kind 'rga-sc' or 'rga-s'"
+        )
+    with _eval_no_grad(model) as net:
+        (x,) = _capture_inputs(net, images, {stage: module})[stage]
+        # the same queries and keys as the module's relation_row_col
+        if module.embedding == "none":
+            q = k = x.flatten(2)  # (B, C, h, w) -> (B, C, N)
+        else:
+            q = module.theta_spatial(x).flatten(2)  # (B, C', h, w) -> (B, C', N)
+            k = module.phi_spatial(x).flatten(2) if module.embedding == "asymmetric" else q
+        r = q.transpose(1, 2) @ k  # (B, N, C') @ (B, C', N) -> (B, N, N)
+    return _numpy(r)
 
 
 def grid_cell(y: float, x: float, height: int, width: int) -> tuple[int, int]:

@@ -119,6 +119,8 @@ def build_model(config: RunConfig, num_classes: int) -> ReIDNet:
         weights=resolve_weights(config.weights),
         last_stride=config.last_stride,
         attention_bn_init=config.attention_bn_init,
+        rga_ratios=config.rga_ratios,
+        cbam_reduction=config.cbam_reduction,
     )
 
 

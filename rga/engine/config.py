@@ -90,13 +90,15 @@ RUN_ID_EXCLUDED = (
 # Fields added after results files were committed, with the value every earlier run had. At that
 # value they are left out of the run id, so the ids (and results file names) of earlier runs stay
 # the same; `rga.study.results.load_results` fills them in for files written before they existed.
-ADDED_FIELDS = {"rga_embedding": "asymmetric"}
+ADDED_FIELDS = {"rga_embedding": "asymmetric", "rga_ratios": (8, 8, 8), "cbam_reduction": 16}
 
 # The kinds whose modules create BatchNorm layers that `attention_bn_init` draws: RGA's gate heads
 # and embeddings. The baseline, SE (no BN), the non-local block (its BN starts at zero, as in its
 # own paper) and CBAM (no BN after the spatial conv, the CBAM paper's Eq. 3) are built the same
 # under either init, so their run id takes the field at its default: one run serves both.
 ATTENTION_BN_KINDS = tuple(k for k in KINDS if k is not None and k.startswith("rga-"))
+# The kinds with CBAM's shared channel MLP, the ones `cbam_reduction` applies to.
+CBAM_MLP_KINDS = ("cbam", "cbam-c")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,12 @@ class RunConfig:
     # relation embeddings of RGA kinds with relations (main paper Table 4): "asymmetric" (the
     # official theta != phi), "symmetric" (one shared embedding) or "none" (raw features)
     rga_embedding: str = "asymmetric"
+    # reductions of the RGA module (RGA kinds): channel (C' = C // cha_ratio), spatial
+    # (N' = N // spa_ratio) and gate head (hidden = input // down_ratio); (8, 8, 8) is the official
+    # code's (spec 1.2), the sizes it was written for at 256x128
+    rga_ratios: tuple[int, ...] = (8, 8, 8)
+    # r of CBAM's shared channel MLP (C -> C // r -> C; kinds "cbam", "cbam-c"); 16 in its paper
+    cbam_reduction: int = 16
     weights: str | None = "imagenet"
     last_stride: int = 1
     # "ones": the modern PyTorch BN init (gamma = 1); "uniform": gamma ~ U(0, 1) in the attention
@@ -205,6 +213,23 @@ class RunConfig:
                 f"rga_embedding={self.rga_embedding!r} applies to kinds with relations "
                 f"{list(EMBEDDING_KINDS)}; kind={self.kind!r} has none: leave it 'asymmetric'"
             )
+        if len(self.rga_ratios) != 3 or any(r < 1 for r in self.rga_ratios):
+            raise ValueError(
+                f"rga_ratios={self.rga_ratios!r}: give three positive integers, the channel, "
+                "spatial and gate-head reductions (cha_ratio, spa_ratio, down_ratio), e.g. "
+                "rga_ratios=8,8,8 (the official code) or rga_ratios=1,1,8"
+            )
+        if self.rga_ratios != ADDED_FIELDS["rga_ratios"] and self.kind not in ATTENTION_BN_KINDS:
+            raise ValueError(
+                f"rga_ratios={self.rga_ratios!r} applies to RGA kinds {list(ATTENTION_BN_KINDS)}; "
+                f"kind={self.kind!r} has no RGA module: leave it (8, 8, 8)"
+            )
+        _check_range("cbam_reduction", self.cbam_reduction, 1)
+        if self.cbam_reduction != ADDED_FIELDS["cbam_reduction"] and self.kind not in CBAM_MLP_KINDS:
+            raise ValueError(
+                f"cbam_reduction={self.cbam_reduction!r} applies to kinds with CBAM's channel MLP "
+                f"{list(CBAM_MLP_KINDS)}; kind={self.kind!r} has none: leave it 16"
+            )
         bad = [p for p in self.positions if not 1 <= p <= 4]
         if bad or len(set(self.positions)) != len(self.positions):
             raise ValueError(
@@ -255,7 +280,7 @@ def _normalise(config: RunConfig) -> None:
     def put(name, value):
         object.__setattr__(config, name, value)  # the documented way to fix up a frozen dataclass
 
-    for name in ("positions", "lr_steps"):
+    for name in ("positions", "lr_steps", "rga_ratios"):
         value = getattr(config, name)
         if isinstance(value, str):
             value = _integers(name, value)
@@ -287,7 +312,10 @@ def _integers(name: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
-        example = "positions=1,2,3,4 or positions=3" if name == "positions" else f"{name}=40,70"
+        example = {
+            "positions": "positions=1,2,3,4 or positions=3",
+            "rga_ratios": "rga_ratios=8,8,8",
+        }.get(name, f"{name}=40,70")
         raise ValueError(
             f"{name}={text!r} is not a list of integers; write them separated by commas, "
             f"e.g. {example}"

@@ -43,6 +43,11 @@ __all__ = [
     "kind_family",
 ]
 
+# The official RGA module's reductions (cha_ratio, spa_ratio, down_ratio; spec 1.2) and the CBAM
+# paper's MLP reduction r: the defaults of ``rga_ratios`` and ``cbam_reduction``.
+RGA_RATIOS = (8, 8, 8)
+CBAM_REDUCTION = 16
+
 # Attention kinds: the constructor switches of the kind's module, whose family is the name's
 # first part ("rga-cs" -> RGAModule, "cbam-s" -> CBAM; see FAMILIES). RGA-SC is the paper's final
 # model. Paper names: Table 1 (RGA), Table 2 (the other designs).
@@ -114,14 +119,19 @@ def build_attention(
     num_blocks: int = 1,
     where: str | None = None,
     stride: int | None = None,
+    rga_ratios: tuple[int, int, int] = RGA_RATIOS,
+    cbam_reduction: int = CBAM_REDUCTION,
 ) -> nn.Module:
     """One attention module of ``kind`` for a (in_channels, height, width) feature map.
 
-    ``relation``, ``embedding`` and ``bn_init`` apply to RGA kinds (``embedding`` only to those
-    with relations); ``num_blocks`` to "se" (the residual blocks of the stage it sits in).
+    ``relation``, ``embedding``, ``bn_init`` and ``rga_ratios`` (cha_ratio, spa_ratio,
+    down_ratio) apply to RGA kinds (``embedding`` only to those with relations);
+    ``cbam_reduction`` to CBAM kinds with the channel MLP ("cbam", "cbam-c"); ``num_blocks`` to
+    "se" (the residual blocks of the stage it sits in).
     """
     family = kind_family(kind)
     _check_embedding(kind, embedding)
+    cha_ratio, spa_ratio, down_ratio = _check_ratios(kind, rga_ratios, cbam_reduction)
     switches = KINDS[kind]
     if family == "rga":
         return RGAModule(
@@ -131,13 +141,48 @@ def build_attention(
             **switches,
             embedding=embedding,
             relation=relation,
+            cha_ratio=cha_ratio,
+            spa_ratio=spa_ratio,
+            down_ratio=down_ratio,
             bn_init=bn_init,
             where=where,
             stride=stride,
         )
     if family == "se":
         return SEStage(in_channels, num_blocks, **switches)
+    if family == "cbam" and switches["channel"]:
+        return CBAM(in_channels, **switches, reduction=cbam_reduction)
     return FAMILIES[family](in_channels, **switches)
+
+
+def _check_ratios(
+    kind: str | None, rga_ratios: tuple[int, int, int], cbam_reduction: int
+) -> tuple[int, int, int]:
+    """``rga_ratios`` as three ints, or a ValueError naming the argument and the fix (a
+    non-default value only for the kinds it changes, as ``RunConfig`` checks)."""
+    ratios = tuple(rga_ratios) if isinstance(rga_ratios, (tuple, list)) else ()
+    if len(ratios) != 3 or not all(
+        isinstance(r, Integral) and not isinstance(r, bool) and r >= 1 for r in ratios
+    ):
+        raise ValueError(
+            f"rga_ratios={rga_ratios!r}: give three positive integers (cha_ratio, spa_ratio, "
+            "down_ratio), e.g. (8, 8, 8), the official code's"
+        )
+    is_rga = kind is not None and kind_family(kind) == "rga"
+    if ratios != RGA_RATIOS and not is_rga:
+        raise ValueError(
+            f"rga_ratios={ratios!r} applies to RGA kinds; kind {kind!r} has no RGA module: "
+            f"leave rga_ratios={RGA_RATIOS}"
+        )
+    if isinstance(cbam_reduction, bool) or not isinstance(cbam_reduction, Integral):
+        raise ValueError(f"cbam_reduction must be a positive int, got {cbam_reduction!r}")
+    has_mlp = kind is not None and kind_family(kind) == "cbam" and KINDS[kind]["channel"]
+    if cbam_reduction < 1 or (cbam_reduction != CBAM_REDUCTION and not has_mlp):
+        raise ValueError(
+            f"cbam_reduction={cbam_reduction!r} is the positive r of CBAM's channel MLP (kinds "
+            f"cbam, cbam-c); for kind {kind!r} leave cbam_reduction={CBAM_REDUCTION}"
+        )
+    return tuple(int(r) for r in ratios)
 
 
 def check_positions(positions) -> tuple[int, ...]:
@@ -183,6 +228,10 @@ class ReIDNet(nn.Module):
         last_stride: stride of layer4 (1 in the paper).
         attention_bn_init: "ones" (modern PyTorch) or "uniform" (BN gamma ~ U(0, 1) in the RGA
             modules, as torch <= 1.1 drew it in the official runs; spec 1.7).
+        rga_ratios: (cha_ratio, spa_ratio, down_ratio) of the RGA modules: C' = C // cha_ratio,
+            N' = N // spa_ratio, gate-head hidden = input // down_ratio ((8, 8, 8): the
+            official code, spec 1.2). RGA kinds only.
+        cbam_reduction: r of CBAM's channel MLP (16: the CBAM paper); kinds "cbam", "cbam-c".
 
     ``model(x)`` with x (B, 3, height, width) returns ``ReIDOutput``.
     """
@@ -201,6 +250,8 @@ class ReIDNet(nn.Module):
         weights: str | os.PathLike | None = None,
         last_stride: int = 1,
         attention_bn_init: str = "ones",
+        rga_ratios: tuple[int, int, int] = RGA_RATIOS,
+        cbam_reduction: int = CBAM_REDUCTION,
     ) -> None:
         super().__init__()
         if not isinstance(num_classes, int) or num_classes < 1:
@@ -210,11 +261,13 @@ class ReIDNet(nn.Module):
         if relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
         _check_embedding(kind, embedding)
+        rga_ratios = _check_ratios(kind, rga_ratios, cbam_reduction)
         positions = check_positions(positions)
         self.num_classes, self.arch, self.kind = num_classes, arch, kind
         self.positions = () if kind is None else tuple(sorted(positions))
         self.height, self.width, self.last_stride = height, width, last_stride
         self.relation, self.embedding = relation, embedding
+        self.rga_ratios, self.cbam_reduction = rga_ratios, cbam_reduction
 
         self.backbone = build_trunk(arch, weights=weights, last_stride=last_stride)
         channels = stage_channels(self.backbone)
@@ -232,6 +285,8 @@ class ReIDNet(nn.Module):
                 num_blocks=len(getattr(self.backbone, f"layer{stage}")),
                 where=STAGE_NAMES[stage],
                 stride=strides[stage],
+                rga_ratios=rga_ratios,
+                cbam_reduction=cbam_reduction,
             )
 
         self.feature_dim = channels[4]

@@ -204,21 +204,19 @@ def claim_margins(
 
 def claim_pairs(
     runs: pd.DataFrame, claim: Claim, metric: str, feature: str | None = None
-) -> dict[object, dict[tuple[Setting, Setting], tuple[PairTest, str]]]:
+) -> dict[object, dict[tuple[Setting, Setting], tuple[PairTest, list]]]:
     """{group: {(better setting, worse setting): (its paired test, its differences by seed)}}:
     each pair's per-seed differences over the seeds that have both settings
-    (:func:`rga.study.report.pairwise.pair_test`), the differences as text "+1.2 (s0), ..."."""
+    (:func:`rga.study.report.pairwise.pair_test`), the differences as [(seed, difference)]."""
     values = _seed_values(runs, claim, metric, feature)
-    digits = 3 if metric in PRECISION_METRICS else 1
     out = {}
     for group, g in values.groupby(level="group", sort=True) if not values.empty else []:
         by_seed = g.droplevel("group")
         pairs = {}
         for b in claim.better:
             for w in claim.worse:
-                d = (by_seed[b] - by_seed[w]).dropna()
-                text = ", ".join(f"{v:+.{digits}f} (s{int(s)})" for s, v in d.sort_index().items())
-                pairs[(b, w)] = (pair_test(d), text)
+                d = (by_seed[b] - by_seed[w]).dropna().sort_index()
+                pairs[(b, w)] = (pair_test(d), [(int(s), float(v)) for s, v in d.items()])
         out[group] = pairs
     return out
 
@@ -391,7 +389,7 @@ def check_claims(
             "metric": metric,
             "runs of": group or "",
             "profile": profile,
-            "pairs": _pairs_text(pairs, p_adj, pair_verdicts, digits),
+            "pairs": _pair_records(pairs, p_adj, pair_verdicts),
             "pair verdicts": pair_verdicts,
             "family": sizes.get(fam, 0),
             "rules out above": largest_gain_not_ruled_out(t.high for t, _ in pairs.values()),
@@ -416,19 +414,24 @@ def check_claims(
     return pd.DataFrame(rows)
 
 
-def _pairs_text(pairs: dict, adjusted: dict, verdicts: list[str], digits: int) -> str:
-    """One line per pair: "RGA-SC conv2-5_x − Baseline: -3.5 [-4.3, -2.7], Holm p 0.002,
-    reversed, by seed -3.1 (s0), ..."; "–" without pairs."""
-    lines = []
-    for ((b, w), (t, by_seed)), v in zip(pairs.items(), verdicts, strict=True):
-        interval = "" if np.isnan(t.low) else f" [{t.low:+.{digits}f}, {t.high:+.{digits}f}]"
-        p = adjusted.get((b, w), np.nan)
-        p_text = "" if np.isnan(p) else f", Holm p {p:.3f}"
-        lines.append(
-            f"{setting_label(*b)} − {setting_label(*w)}: {t.mean:+.{digits}f}{interval}{p_text}, "
-            f"{v}, by seed {by_seed}"
-        )
-    return "\n".join(lines) or MISSING
+def _pair_records(pairs: dict, adjusted: dict, verdicts: list[str]) -> list[dict]:
+    """Each pair of a claim as a record: better and worse setting labels, seeds, mean, low and
+    high (95 % t-interval), Holm-adjusted p ("p"), verdict and the differences by seed
+    ([(seed, difference)])."""
+    return [
+        {
+            "better": setting_label(*b),
+            "worse": setting_label(*w),
+            "n": t.n,
+            "mean": t.mean,
+            "low": t.low,
+            "high": t.high,
+            "p": adjusted.get((b, w), np.nan),
+            "verdict": v,
+            "by seed": by_seed,
+        }
+        for ((b, w), (t, by_seed)), v in zip(pairs.items(), verdicts, strict=True)
+    ]
 
 
 def study_claims(

@@ -1,10 +1,11 @@
-"""What the Probe page says about its inputs: where its views come from, and how to get the
-checkpoint the interactive probe needs.
+"""What the Probe page says about its inputs: where its views come from, and which models the
+interactive probe runs on.
 
 The page draws its static views from the attention arrays the study commits
-(``rga.study.report.attention_arrays``); the sliders need the trained model, whose checkpoint git
-ignores, so a fresh clone has none. Each note here is plain text (Markdown) naming the run, the
-file and the command; none is an error.
+(``rga.study.report.attention_arrays``). The sliders need trained models: the run's checkpoint
+when it is here (git ignores checkpoints), else the half-precision weights the repository ships
+(``rga.study.probe_weights``), so a fresh clone runs them without training. Each note here is
+plain text (Markdown) naming the run, the file and the command; none is an error.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from rga.study.report.attention_arrays import (
 from rga.study.report.labels import setting_label
 from rga.study.report.paths import _relative, checkpoints_dir
 
-__all__ = ["probe_model", "run_prefix", "saved_run_arrays", "saved_views_note", "train_command"]
+__all__ = [
+    "probe_model",
+    "probe_models",
+    "run_prefix",
+    "saved_run_arrays",
+    "saved_views_note",
+    "shipped_run",
+    "train_command",
+]
 
 EXPERIMENT = "attention_variants"  # where the page's run is recorded
 
@@ -118,20 +127,44 @@ def saved_views_note(
     )
 
 
+def shipped_run(config: RunConfig, data: str = "", folder: str | Path | None = None) -> dict | None:
+    """The manifest entry of the shipped weights of `config`'s run on the data tagged `data`
+    (any data when empty; ``rga.study.probe_weights``), or None when they are not shipped."""
+    from rga.study.probe_weights import shipped_runs
+
+    prefix = run_prefix(config) + data
+    found = [r for r in shipped_runs(folder) if r["run_id"].startswith(prefix)]
+    return found[0] if found else None
+
+
+def _shipped_note(entry: dict, folder: str | Path | None) -> str:
+    from rga.study.probe_weights import probe_weights_dir
+
+    path = _relative(probe_weights_dir(folder) / entry["file"])
+    return (
+        f"`{path}` ({entry['label']}, {entry['dtype']}, {entry['bytes'] / 1e6:.1f} MB, trained at "
+        f"commit {entry['commit'][:7]})"
+    )
+
+
 def probe_model(
     config: RunConfig,
     checkpoint_root: str | Path | None = None,
     allow_untrained: bool = False,
     data: str = "",
+    weights_folder: str | Path | None = None,
 ):
     """The model the interactive probe shows, and a note saying which it is.
 
     Returns (model or None, Markdown): the trained model of ``config`` on the data tagged `data`
     (the first data it was trained on when empty) from ``<checkpoint_root>/<run_id>/final.pt``
-    (default root: ``checkpoints``); without it, an untrained network of the same configuration
-    when ``allow_untrained``, else None.
+    (default root: ``checkpoints``); without it, the shipped half-precision weights of that run
+    (``rga.study.probe_weights``, from `weights_folder`, default ``experiments/probe_weights``);
+    without those, an untrained network of the same configuration when ``allow_untrained``,
+    else None.
     """
     from rga.engine.build import build_model
+    from rga.study.probe_weights import load_probe_model
 
     root = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
     found = trained_fingerprints(config, root)
@@ -143,12 +176,21 @@ def probe_model(
         return trained, Markdown(
             f"Checkpoint found: `{_relative(path)}`. Run the next cell for the sliders."
         )
+    shipped = shipped_run(config, data, weights_folder)
+    if shipped is not None:
+        model = load_probe_model(shipped["run_id"], weights_folder)
+        return model, Markdown(
+            f"No checkpoint here (`{_relative(path)}`); the sliders run on the weights the "
+            f"repository ships for this run, {_shipped_note(shipped, weights_folder)}: the "
+            "trained model, no training needed. Run the next cell for the sliders."
+        )
     how = (
         f"The interactive probe needs the trained model, `{_relative(path)}`, which is not "
-        "here (checkpoints are not in the repository; git ignores them). Train the run, then "
-        f"open this page in JupyterLab and run all cells:\n\n```bash\n{train_command(config)}\n"
-        "jupyter lab book/probe.ipynb\n```\n\nTo point the page at another run or folder, "
-        "change the parameters in the first code cell (`checkpoint_root` for the folder)."
+        "here (checkpoints are not in the repository; git ignores them) and whose weights the "
+        "repository does not ship. Train the run, then open this page in JupyterLab and run all "
+        f"cells:\n\n```bash\n{train_command(config)}\njupyter lab book/probe.ipynb\n```\n\nTo "
+        "point the page at another run or folder, change the parameters in the first code cell "
+        "(`checkpoint_root` for the folder)."
     )
     if not allow_untrained:
         return None, Markdown(how + " With `allow_untrained = True` the sliders also run on an "
@@ -158,3 +200,46 @@ def probe_model(
         how + " Until then the sliders run on an **untrained** network of the same "
         "configuration (`allow_untrained = True`): they show the mechanics, not what RGA learns."
     )
+
+
+def probe_models(
+    config: RunConfig,
+    checkpoint_root: str | Path | None = None,
+    allow_untrained: bool = False,
+    data: str = "",
+    weights_folder: str | Path | None = None,
+) -> tuple[dict, Markdown]:
+    """The models the sliders show side by side, and a note: ({label: model}, Markdown).
+
+    First the page's model (:func:`probe_model`: its checkpoint, its shipped weights, or an
+    untrained network); then every other shipped run of the same profile and input size (the
+    study never sets models of two training regimes side by side), in the manifest's order.
+    {} when there is no model for the page's run.
+    """
+    from rga.study.probe_weights import load_probe_model, shipped_runs
+
+    model, note = probe_model(config, checkpoint_root, allow_untrained, data, weights_folder)
+    if model is None:
+        return {}, note
+    models = {setting_label(config.kind, config.positions, config.rga_embedding): model}
+    page_run = shipped_run(config, data, weights_folder)
+    others = [
+        entry
+        for entry in shipped_runs(weights_folder)
+        if entry is not page_run
+        and (page_run is None or entry["run_id"] != page_run["run_id"])
+        and entry["config"].get("profile") == config.profile
+        and (entry["config"]["height"], entry["config"]["width"]) == (config.height, config.width)
+    ]
+    for entry in others:
+        label = entry["label"]
+        if label in models:
+            label = f"{label}, seed {entry['config']['seed']}"
+        models[label] = load_probe_model(entry["run_id"], weights_folder)
+    if others:
+        listed = "; ".join(_shipped_note(e, weights_folder) for e in others)
+        note = Markdown(
+            f"{note.data} Beside it, one row each, the other shipped models of the "
+            f"{config.profile} profile: {listed}."
+        )
+    return models, note

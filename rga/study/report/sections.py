@@ -196,11 +196,10 @@ def claims_table(
 ):
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler: ``keys``
-    as the index, then the verdict, its pairs (each: mean paired difference, 95 % t-interval,
-    Holm-adjusted p-value, its verdict and its differences seed by seed), seeds ("2 of 5" where
-    the study plans more), the smallest effect the seeds detect with 80 % power (and why not
-    testable, where a claim is not) and the paper's margins (with ``sides``, our two sides' mean
-    ± sd first); a sentence when there is none."""
+    as the index, then the verdict, its pairs (:func:`pairs_text`), seeds ("2 of 5" where the
+    study plans more), the smallest effect the seeds detect with 80 % power (and why not
+    testable, where a claim is not) and the paper's margins (with ``sides``, our two sides'
+    mean ± sd first); a sentence when there is none."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
     if rows.empty:
@@ -209,7 +208,12 @@ def claims_table(
         )
     paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
     keys = list(keys) + (["runs of"] if rows["runs of"].nunique() > 1 else [])
-    table = rows.assign(**{DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()]})
+    table = rows.assign(
+        **{
+            DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()],
+            PAIRS: [pairs_text(r["pairs"], r["metric"]) for _, r in rows.iterrows()],
+        }
+    )
     if "seeds planned" in rows:  # "2 of 5": the study plans more seeds (verdict "pending")
         table["seeds"] = [
             f"{n} of {int(p)}" if pd.notna(p) and p else str(n)
@@ -219,14 +223,53 @@ def claims_table(
                 DETECTABLE] if run else [])  # fmt: skip
     if run and "why not testable" in rows and (rows["why not testable"] != "").any():
         columns.append("why not testable")
-    table = table.rename(columns={"pairs": PAIRS}).set_index(keys)[columns + paper_columns]
-    table = table.replace("", MISSING).astype(str)
+    table = table.set_index(keys)[columns + paper_columns].replace("", MISSING).astype(str)
     wrapped = ("verdict", PAIRS, "why not testable")
     return styled(table, nowrap=[c for c in table.columns if c not in wrapped])
 
 
-PAIRS = "pairs: mean difference [95 % CI], Holm p, verdict; by seed"
+PAIRS = "pairs: mean difference [95 % CI], Holm p; by seed"
 DETECTABLE = "detectable at 80 % power"
+
+
+def _digits(metric: str) -> int:
+    return 1 if metric in ("mAP", "R1") else 3
+
+
+def _pair_label(pair: dict, pairs: list[dict]) -> str:
+    """The pair's name: "vs CBAM-CS conv2-5_x" when every pair of the claim has the same better
+    setting, "RGA-SC conv3_x vs" when they share the worse one, else "A vs B"."""
+    if len({p["better"] for p in pairs}) == 1:
+        return f"vs {pair['worse']}"
+    if len({p["worse"] for p in pairs}) == 1:
+        return f"{pair['better']} vs"
+    return f"{pair['better']} vs {pair['worse']}"
+
+
+def pairs_text(pairs: list[dict], metric: str) -> str:
+    """A claim's pairs, one line each: "vs Baseline: -3.5 [-4.3, -2.7], p 0.007 reversed;
+    -3.6, -2.6, -3.2, -4.0, -4.2" (mean difference, 95 % t-interval, Holm-adjusted p, the
+    pair's verdict, the differences of seeds 0, 1, ... in order; "s3:" marks a seed after a
+    gap); "–" without pairs."""
+    digits = _digits(metric)
+    lines = []
+    for pair in pairs:
+        interval = (
+            ""
+            if pd.isna(pair["low"])
+            else f" [{pair['low']:+.{digits}f}, {pair['high']:+.{digits}f}]"
+        )
+        p = "" if pd.isna(pair["p"]) else f", p {pair['p']:.3f}"
+        seeds = [s for s, _ in pair["by seed"]]
+        labelled = seeds != list(range(len(seeds)))
+        values = ", ".join(
+            (f"s{s}: " if labelled else "") + f"{v:+.{digits}f}" for s, v in pair["by seed"]
+        )
+        lines.append(
+            f"{_pair_label(pair, pairs)}: {pair['mean']:+.{digits}f}{interval}{p} "
+            f"{pair['verdict']}; {values}"
+        )
+    return "\n".join(lines) or MISSING
 
 
 def _points(row: pd.Series, value: float) -> str:
@@ -237,16 +280,21 @@ def _points(row: pd.Series, value: float) -> str:
 
 
 def _metric_phrase(row: pd.Series) -> str:
-    """One metric's verdict in words: "*reversed* in mAP (RGA-SC conv2-5_x − Baseline -3.5
-    points, 95 % CI [-4.3, -2.7], Holm p 0.002)" for each decided pair; for an inconclusive
-    claim, what its intervals rule out and what its seeds could detect."""
-    lines = [line for line in str(row["pairs"]).split("\n") if line and line != MISSING]
-    decided = [line.rsplit(", by seed", 1)[0] for line in lines if _pair_decided(line)]
+    """One metric's verdict in words: "*reversed* in mAP (RGA-SC conv2-5_x − Baseline -3.5,
+    95 % CI [-4.3, -2.7], Holm p 0.002)" for each decided pair; for an inconclusive claim, what
+    its intervals rule out and what its seeds could detect."""
+    digits = _digits(row["metric"])
+    pairs = list(row["pairs"])
+    decided = [p for p in pairs if p["verdict"] in ("holds", "reversed")]
     verdict = f"*{row['verdict']}* in {row['metric']}"
     if row["verdict"] in ("holds", "reversed", "mixed"):
-        shown = "; ".join(_pair_phrase(line) for line in decided)
-        undecided = len(lines) - len(decided)
-        rest = f"; {undecided} of {len(lines)} pairs undecided" if undecided else ""
+        shown = "; ".join(
+            f"{p['better']} − {p['worse']} {p['mean']:+.{digits}f}, 95 % CI "
+            f"[{p['low']:+.{digits}f}, {p['high']:+.{digits}f}], Holm p {p['p']:.3f}"
+            for p in decided
+        )
+        undecided = len(pairs) - len(decided)
+        rest = f"; {undecided} of {len(pairs)} pairs undecided" if undecided else ""
         return f"{verdict} ({shown}{rest})"
     detect = f"the seeds detect {_points(row, row['detectable'])} with 80 % power"
     bound = row["rules out above"]
@@ -260,20 +308,6 @@ def _metric_phrase(row: pd.Series) -> str:
         f"{verdict}: a gain above {_points(row, bound)} over any setting of the worse side is "
         f"ruled out at 95 %, and {detect}"
     )
-
-
-def _pair_decided(line: str) -> bool:
-    body = line.rsplit(", by seed", 1)[0]
-    return body.endswith(", holds") or body.endswith(", reversed")
-
-
-def _pair_phrase(line: str) -> str:
-    """ "RGA-SC conv2-5_x − Baseline: -3.5 [-4.3, -2.7], Holm p 0.002, reversed" -> "RGA-SC
-    conv2-5_x − Baseline -3.5, 95 % CI [-4.3, -2.7], Holm p 0.002"."""
-    body = line.rsplit(", by seed", 1)[0].rsplit(", ", 1)[0]
-    pair, numbers = body.split(": ", 1)
-    mean, rest = numbers.split(" ", 1)
-    return f"{pair} {mean}, 95 % CI {rest}"
 
 
 def verdict_sentences(claims: pd.DataFrame) -> Markdown:

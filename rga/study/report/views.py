@@ -25,6 +25,7 @@ from rga.study.report.labels import setting_label
 
 __all__ = [
     "attention_view",
+    "compare_probe_view",
     "compare_saved_models",
     "probe_images",
     "probe_view",
@@ -53,6 +54,61 @@ def _mark(ax, cell: tuple[int, int], grid: tuple[int, int], label: str | None = 
                 path_effects=outline)  # fmt: skip
 
 
+_SLOTS = ("spatial", "row", "col", "channel")  # the panels after the image, in this order
+
+
+def _panel_slots(spatial, channel, row) -> list[str]:
+    """The panels one module's maps fill: spatial gate, R[i, :], R[:, i], channel gates."""
+    present = {"spatial": spatial is not None, "row": row is not None}
+    present |= {"col": row is not None, "channel": channel is not None}
+    return [slot for slot in _SLOTS if present[slot]]
+
+
+def _draw_attention_view(
+    fig, image, spatial, channel, row, col, position, title, slots: list[str]
+) -> None:
+    """Draw the panels of ``attention_view`` into ``fig`` (a Figure or SubFigure): the image,
+    then one panel per slot of ``slots``; a slot this module has no map for stays empty."""
+    widths = [1] + [2.2 if slot == "channel" else 1 for slot in slots]
+    axes = fig.subplots(1, len(widths), gridspec_kw={"width_ratios": widths}, squeeze=False)[0]
+    overlay(image, None, ax=axes[0], title="image")
+    grid = np.shape(spatial) if spatial is not None else np.shape(row) if row is not None else None
+    if position is not None and grid is not None:
+        _mark(axes[0], position, grid)
+    for ax, slot in zip(axes[1:], slots, strict=True):
+        if slot == "spatial" and spatial is not None:
+            h, w = np.shape(spatial)
+            overlay(image, spatial, ax=ax, title=f"spatial gate {h}×{w}")
+        elif slot in ("row", "col") and row is not None:
+            values = row if slot == "row" else col
+            overlay(
+                image, values, ax=ax, vrange=None, title="R[i, :]" if slot == "row" else "R[:, i]"
+            )
+            if position is not None:
+                _mark(ax, position, np.shape(values))
+        elif slot == "channel" and channel is not None:
+            values = np.sort(np.asarray(channel, dtype=float))[::-1]
+            ax.plot(np.arange(len(values)), values, linewidth=1.2)
+            ax.fill_between(np.arange(len(values)), values, alpha=0.3)
+            ax.set_ylim(0, 1)
+            ax.set_xlabel("channel (sorted)", fontsize=8)
+            ax.set_title(f"channel gates, C = {len(values)}", fontsize=8)
+            ax.tick_params(labelsize=7)
+        else:  # another model of the comparison has this map, this one not
+            ax.set_axis_off()
+            what = {"spatial": "spatial gate", "channel": "channel gate"}.get(slot, "relations")
+            ax.text(0.5, 0.5, f"no {what}", ha="center", va="center", fontsize=8, color="0.4",
+                    transform=ax.transAxes)  # fmt: skip
+    if title:
+        fig.suptitle(title, fontsize=9)
+
+
+def _view_size(slots: list[str]) -> tuple[float, float]:
+    """Width and height (inches) of one row of panels: the image and `slots`."""
+    wide = sum(2.2 if slot == "channel" else 1 for slot in slots)
+    return PANEL_SIZE[0] * (1 + wide), PANEL_SIZE[1] + 0.4
+
+
 def attention_view(
     image,
     spatial=None,
@@ -74,44 +130,31 @@ def attention_view(
     Returns:
         a Figure: image (with the position marked), spatial gate, R[i, :], R[:, i], channel gates.
     """
-    panels = 1 + (spatial is not None) + 2 * (row is not None) + (channel is not None)
-    fig = NotebookFigure(
-        figsize=(PANEL_SIZE[0] * (panels + 1.2 * (channel is not None)), PANEL_SIZE[1] + 0.4),
-        layout="constrained",
-    )
-    widths = [1] * (panels - (channel is not None)) + ([2.2] if channel is not None else [])
-    axes = list(fig.subplots(1, panels, gridspec_kw={"width_ratios": widths}, squeeze=False)[0])
-    ax = axes.pop(0)
-    overlay(image, None, ax=ax, title="image")
-    grid = np.shape(spatial) if spatial is not None else np.shape(row) if row is not None else None
-    if position is not None and grid is not None:
-        _mark(ax, position, grid)
-    if spatial is not None:
-        ax = axes.pop(0)
-        overlay(
-            image,
-            spatial,
-            ax=ax,
-            title=f"spatial gate {np.shape(spatial)[0]}×{np.shape(spatial)[1]}",
-        )
-    if row is not None:
-        for values, name in ((row, "R[i, :]"), (col, "R[:, i]")):
-            ax = axes.pop(0)
-            overlay(image, values, ax=ax, vrange=None, title=name)
-            if position is not None:
-                _mark(ax, position, np.shape(values))
-    if channel is not None:
-        ax = axes.pop(0)
-        values = np.sort(np.asarray(channel, dtype=float))[::-1]
-        ax.plot(np.arange(len(values)), values, linewidth=1.2)
-        ax.fill_between(np.arange(len(values)), values, alpha=0.3)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("channel (sorted)", fontsize=8)
-        ax.set_title(f"channel gates, C = {len(values)}", fontsize=8)
-        ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    slots = _panel_slots(spatial, channel, row)
+    fig = NotebookFigure(figsize=_view_size(slots), layout="constrained")
+    _draw_attention_view(fig, image, spatial, channel, row, col, position, title, slots)
     return fig
+
+
+def _probe_maps(model, one: torch.Tensor, stage: int, y: float, x: float) -> dict:
+    """The maps ``attention_view`` draws for one image (1, 3, H, W) at ``stage`` of a model:
+    spatial, channel, row, col, position (the grid cell nearest to (y, x))."""
+    from rga.analysis.probe import grid_cell, has_spatial_relations, probe, relation_maps
+
+    maps = probe(model, one, stages=[stage])[stage]
+    row = col = position = None
+    if maps.spatial is not None:
+        position = grid_cell(y, x, *maps.spatial.shape[-2:])
+    if has_spatial_relations(model, stage):
+        row, col = relation_maps(model, one, stage, position)
+        row, col = row[0], col[0]
+    return {
+        "spatial": None if maps.spatial is None else maps.spatial[0],
+        "channel": None if maps.channel is None else maps.channel[0],
+        "row": row,
+        "col": col,
+        "position": position,
+    }
 
 
 def probe_view(
@@ -122,26 +165,52 @@ def probe_view(
     The position i is the cell of the stage's (h, w) grid nearest to (y, x), fractions of the
     image height and width; its relations are drawn when the module has spatial relations.
     """
-    from rga.analysis.probe import grid_cell, has_spatial_relations, probe, relation_maps
-
     one = images[image : image + 1]
-    maps = probe(model, one, stages=[stage])[stage]
-    row = col = position = None
-    if maps.spatial is not None:
-        position = grid_cell(y, x, *maps.spatial.shape[-2:])
-    if has_spatial_relations(model, stage):
-        row, col = relation_maps(model, one, stage, position)
-        row, col = row[0], col[0]
+    maps = _probe_maps(model, one, stage, y, x)
+    position = maps["position"]
     return attention_view(
         one[0],
-        None if maps.spatial is None else maps.spatial[0],
-        None if maps.channel is None else maps.channel[0],
-        row=row,
-        col=col,
+        maps["spatial"],
+        maps["channel"],
+        row=maps["row"],
+        col=maps["col"],
         position=position,
         title=f"stage {stage} (after conv{stage + 1}_x), image {image}"
-        + (f", position i = {position}" if row is not None else ""),
+        + (f", position i = {position}" if maps["row"] is not None else ""),
     )
+
+
+def compare_probe_view(
+    models: Mapping[str, object],
+    images: torch.Tensor,
+    image: int = 0,
+    stage: int = 4,
+    y: float = 0.5,
+    x: float = 0.5,
+) -> Figure:
+    """``probe_view`` of several models ({label: model}) on the same image, stage and position:
+    one row per model, the panels aligned (a model without a map leaves its panel empty)."""
+    one = images[image : image + 1]
+    views = {label: _probe_maps(m, one, stage, y, x) for label, m in models.items()}
+    slots = [
+        slot
+        for slot in _SLOTS
+        if any(slot in _panel_slots(v["spatial"], v["channel"], v["row"]) for v in views.values())
+    ]
+    width, height = _view_size(slots)
+    fig = NotebookFigure(figsize=(width, height * len(views) + 0.3), layout="constrained")
+    rows = fig.subfigures(len(views), 1, squeeze=False)[:, 0]
+    position = None
+    for sub, (label, v) in zip(rows, views.items(), strict=True):
+        position = position or v["position"]
+        _draw_attention_view(sub, one[0], v["spatial"], v["channel"], v["row"], v["col"],
+                             v["position"], label, slots)  # fmt: skip
+    fig.suptitle(
+        f"stage {stage} (after conv{stage + 1}_x), image {image}"
+        + (f", position i = {position}" if position is not None else ""),
+        fontsize=10,
+    )
+    return fig
 
 
 def compare_saved_models(
@@ -305,19 +374,26 @@ def probe_images(
     return (x - mean) / std, masks, source
 
 
-def probe_widget(model, images: torch.Tensor):
-    """Jupyter sliders over :func:`probe_view`: the image, the module (stage) and the position
-    (fractions of the image height and width). Returns an ``ipywidgets.interactive``; display it.
-    Its ``result`` is the figure drawn for the current choice."""
+def probe_widget(models, images: torch.Tensor):
+    """Jupyter sliders over :func:`probe_view` (one model) or :func:`compare_probe_view`
+    ({label: model}, side by side): the image, the module (stage) and the position (fractions
+    of the image height and width). Returns an ``ipywidgets.interactive``; display it. Its
+    ``result`` is the figure drawn for the current choice."""
     import ipywidgets as widgets
     from IPython.display import display
 
+    several = isinstance(models, Mapping)
+
     def view(image: int, stage: int, y: float, x: float) -> Figure:
-        figure = probe_view(model, images, image=image, stage=stage, y=y, x=x)
+        if several:
+            figure = compare_probe_view(models, images, image=image, stage=stage, y=y, x=x)
+        else:
+            figure = probe_view(models, images, image=image, stage=stage, y=y, x=x)
         display(figure)  # `interactive` (unlike `interact`) shows only what the function displays
         return figure
 
-    stages = sorted(model.attention_modules)
+    each = list(models.values()) if several else [models]
+    stages = sorted(set().union(*(m.attention_modules for m in each)))
     return widgets.interactive(
         view,
         image=widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image"),
