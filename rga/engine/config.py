@@ -225,7 +225,10 @@ class RunConfig:
                 f"kind={self.kind!r} has no RGA module: leave it (8, 8, 8)"
             )
         _check_range("cbam_reduction", self.cbam_reduction, 1)
-        if self.cbam_reduction != ADDED_FIELDS["cbam_reduction"] and self.kind not in CBAM_MLP_KINDS:
+        if (
+            self.cbam_reduction != ADDED_FIELDS["cbam_reduction"]
+            and self.kind not in CBAM_MLP_KINDS
+        ):
             raise ValueError(
                 f"cbam_reduction={self.cbam_reduction!r} applies to kinds with CBAM's channel MLP "
                 f"{list(CBAM_MLP_KINDS)}; kind={self.kind!r} has none: leave it 16"
