@@ -1,0 +1,1 @@
+"""The code behind each book page, one module named after the page."""

@@ -1,0 +1,161 @@
+"""The book's landing page: a reproducibility summary in the form of the ML Reproducibility
+Challenge's reports (scope, methodology, results, what was easy and hard, outside evidence).
+
+Everything here reads results files and ``book/paper_numbers.csv``; nothing is typed. The study
+the summary leads with is the official-init one (profile ``pretrained``) once every verdict of it
+is in, else its recorded deviation (``pretrained-ones``); :func:`summary_profile` says which.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from rga.study.report.formats import MISSING, count
+
+STUDY, DEVIATION = "pretrained", "pretrained-ones"
+PROFILE_NAMES = {
+    STUDY: "the study with the official BN init",
+    DEVIATION: "the study with gamma = 1 (the recorded deviation; the official-init study is pending)",
+}
+PRIMARY = "mAP"
+
+__all__ = [
+    "claims_summary",
+    "compute_table",
+    "headline_figure",
+    "outside_evidence",
+    "summary_profile",
+]
+
+
+def summary_profile(claims: pd.DataFrame) -> str:
+    """``pretrained`` when its accuracy claims all have a verdict (none pending or not run),
+    else ``pretrained-ones``."""
+    study = claims[(claims["profile"] == STUDY) & claims["metric"].isin(["mAP", "R1"])]
+    complete = not study.empty and not study["verdict"].isin(["pending", "not run"]).any()
+    return STUDY if complete else DEVIATION
+
+
+def _ours(pairs: list[dict]) -> str:
+    """The pairs' mean differences: "-3.5 [-4.3, -2.7]" for one pair, "4 pairs: -0.3 to +1.0"
+    for several."""
+    if not pairs:
+        return MISSING
+    if len(pairs) == 1:
+        p = pairs[0]
+        interval = "" if math.isnan(p["low"]) else f" [{p['low']:+.1f}, {p['high']:+.1f}]"
+        return f"{p['mean']:+.1f}{interval}"
+    means = sorted(p["mean"] for p in pairs)
+    return f"{len(pairs)} pairs: {means[0]:+.1f} to {means[-1]:+.1f}"
+
+
+def _caveat(row: pd.Series, depends: bool) -> str:
+    """The one caveat that matters most for a claim's verdict."""
+    if row["verdict"] == "not testable":
+        return "a model on one side did not train"
+    if depends:
+        return "the verdict changes with the evaluated feature (z or z_hat)"
+    if row["verdict"] == "inconclusive" and not math.isnan(row["detectable"]):
+        return f"these seeds detect {row['detectable']:.1f} points; smaller effects go unseen"
+    if row["verdict"] == "mixed":
+        decided = sum(v != "undecided" for v in row["pair verdicts"])
+        return f"{decided} of {len(row['pair verdicts'])} pairs decided"
+    return ""
+
+
+def claims_summary(
+    claims: pd.DataFrame, profile: str, sensitivity: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per accuracy claim of ``profile``: the claim, the paper's margin on each dataset
+    (the ``paper, ...`` columns of ``check_claims``), ours in mAP (the pairs' mean differences,
+    percentage points), the verdict in mAP and in R1, and the caveat that matters.
+    ``sensitivity``: ``feature_sensitivity`` rows, to mark a verdict that depends on the feature."""
+    rows = claims[(claims["profile"] == profile) & claims["metric"].isin(["mAP", "R1"])]
+    depends = set()
+    if sensitivity is not None and not sensitivity.empty:
+        flagged = sensitivity[
+            sensitivity["depends on the feature"] & (sensitivity["profile"] == profile)
+        ]
+        depends = set(flagged["claim"])
+    paper_columns = [c for c in claims.columns if c.startswith("paper, ")]
+    out = []
+    for claim, g in rows.groupby("claim", sort=False):
+        primary = g[g["metric"] == PRIMARY].iloc[0]
+        r1 = g[g["metric"] == "R1"]
+        out.append(
+            {
+                "claim": claim,
+                **{c.replace("paper, ", "paper, mAP, "): primary[c] for c in paper_columns},
+                "ours, mAP (points, 95 % CI)": _ours(list(primary["pairs"])),
+                "verdict, mAP": primary["verdict"],
+                "verdict, R1": r1["verdict"].iloc[0] if not r1.empty else MISSING,
+                "caveat": _caveat(primary, claim in depends) or MISSING,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def compute_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """What was run, where, at what cost: one row per study profile with its runs (each once),
+    seeds, epochs, the CPUs they trained on and their training and evaluation time in CPU-hours
+    (wall time of one-thread runs, from the results files)."""
+    rows = []
+    for profile, g in runs.drop_duplicates(["run_id", "profile"]).groupby("profile", sort=False):
+        rows.append(
+            {
+                "study": profile,
+                "runs": count(len(g)),
+                "seeds": ", ".join(str(int(s)) for s in sorted(g["seed"].unique())),
+                "epochs": ", ".join(str(int(e)) for e in sorted(g["epochs"].unique())),
+                "CPUs": "; ".join(sorted({str(h) for h in g["hardware"].dropna()})),
+                "CPU-hours": f"{g['wall_time_s'].astype(float).sum() / 3600:.1f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def outside_evidence(paper: pd.DataFrame) -> pd.DataFrame:
+    """The paper's final RGA-SC numbers, reruns of the official code by others and plain
+    ResNet-50 baselines of strong re-id toolboxes: one row per (numbers of, dataset) with R1,
+    mAP and the source (``book/paper_numbers.csv``, tables final, third-party, plain-baseline)."""
+    kinds = {"final": "the paper: RGA-SC", "third-party": "rerun of the official code",
+             "plain-baseline": "no attention"}  # fmt: skip
+    quoted = paper[paper["table"].isin(list(kinds))]
+    table = quoted.pivot_table(
+        index=["table", "setting", "dataset_label", "source"],
+        columns="metric",
+        values="value",
+        aggfunc="first",
+        sort=False,
+    )[["R1", "mAP"]].reset_index()
+    table.columns.name = None
+    table.insert(0, "what", table["table"].map(kinds))
+    table = table.rename(columns={"setting": "numbers of", "dataset_label": "dataset"})
+    return table[["what", "numbers of", "dataset", "R1", "mAP", "source"]]
+
+
+def headline_figure(claims: pd.DataFrame, profile: str) -> Figure:
+    """Every pair of every accuracy claim of ``profile`` in mAP: its mean paired difference with
+    the 95 % t-interval (percentage points), one row per pair grouped by claim; filled where the
+    pair is decided after Holm's correction, open where not; the zero line is no effect."""
+    rows = claims[(claims["profile"] == profile) & (claims["metric"] == PRIMARY)]
+    pairs = [(claim, p) for claim, ps in zip(rows["claim"], rows["pairs"], strict=True) for p in ps]
+    fig = Figure(figsize=(9, 0.28 * len(pairs) + 1.2))
+    ax = fig.subplots()
+    colours = {"holds": "tab:green", "reversed": "tab:red", "undecided": "tab:grey"}
+    for y, (_, p) in enumerate(reversed(pairs)):
+        colour = colours[p["verdict"]]
+        if not math.isnan(p["low"]):
+            ax.plot([p["low"], p["high"]], [y, y], color=colour, lw=1.5)
+        decided = p["verdict"] != "undecided"
+        ax.plot(p["mean"], y, "o", color=colour, mfc=colour if decided else "white")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(pairs)))
+    ax.set_yticklabels([f"{p['better']} vs {p['worse']}" for _, p in reversed(pairs)], fontsize=7)
+    ax.set_xlabel("mAP difference, better side minus worse side (points, 95 % CI)")
+    ax.set_title("Each pair of the paper's claims in our runs (filled: decided after Holm)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,81 @@
+"""The landing page's summary (rga.study.pages.summary) on hand-made claims and runs."""
+
+import math
+
+import pandas as pd
+
+from rga.study.pages import summary
+
+
+def _pair(mean, low, high, verdict, worse="Baseline"):
+    return {"better": "RGA-SC conv2-5_x", "worse": worse, "n": 3, "mean": mean, "low": low,
+            "high": high, "p": 0.01, "verdict": verdict, "by seed": []}  # fmt: skip
+
+
+def _row(claim, profile, metric, verdict, pairs, detectable=2.3):
+    return {"claim": claim, "profile": profile, "metric": metric, "verdict": verdict,
+            "pairs": pairs, "pair verdicts": [p["verdict"] for p in pairs],
+            "detectable": detectable, "paper, Market-1501": "+4.4 (holds)"}  # fmt: skip
+
+
+def test_the_summary_leads_with_the_official_study_once_it_is_complete():
+    done = _row("a", "pretrained", "mAP", "reversed", [_pair(-3.5, -4.3, -2.7, "reversed")])
+    pending = {**done, "verdict": "pending"}
+    ones = {**done, "profile": "pretrained-ones"}
+    assert summary.summary_profile(pd.DataFrame([done, ones])) == "pretrained"
+    assert summary.summary_profile(pd.DataFrame([pending, ones])) == "pretrained-ones"
+
+
+def test_claims_summary_has_one_row_per_claim_with_ours_and_the_caveat():
+    claims = pd.DataFrame(
+        [
+            _row("a", "pretrained", "mAP", "reversed", [_pair(-3.5, -4.3, -2.7, "reversed")]),
+            _row("a", "pretrained", "R1", "inconclusive", [_pair(-1.0, -3.0, 1.0, "undecided")]),
+            _row("b", "pretrained", "mAP", "inconclusive",
+                 [_pair(-0.3, -1.6, 1.0, "undecided"), _pair(1.1, 0.0, 2.3, "undecided", "X")]),
+            _row("b", "pretrained", "R1", "mixed", [_pair(1, 0, 2, "holds")]),
+            _row("a", "pretrained-ones", "mAP", "holds", [_pair(1, 0, 2, "holds")]),
+        ]
+    )  # fmt: skip
+    sensitivity = pd.DataFrame(
+        {"claim": ["a"], "profile": ["pretrained"], "depends on the feature": [True]}
+    )
+    table = summary.claims_summary(claims, "pretrained", sensitivity).set_index("claim")
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a", "ours, mAP (points, 95 % CI)"] == "-3.5 [-4.3, -2.7]"
+    assert table.loc["b", "ours, mAP (points, 95 % CI)"] == "2 pairs: -0.3 to +1.1"
+    assert (table.loc["a", "verdict, mAP"], table.loc["a", "verdict, R1"]) == (
+        "reversed",
+        "inconclusive",
+    )
+    assert table.loc["a", "caveat"].startswith("the verdict changes with the evaluated feature")
+    assert table.loc["b", "caveat"] == "these seeds detect 2.3 points; smaller effects go unseen"
+    assert table.loc["a", "paper, mAP, Market-1501"] == "+4.4 (holds)"
+
+
+def test_compute_table_counts_each_run_once_per_study_in_cpu_hours():
+    runs = pd.DataFrame(
+        {
+            "run_id": ["r1", "r1", "r2", "r3"],
+            "profile": ["pretrained", "pretrained", "pretrained", "cpu"],
+            "seed": [0, 0, 1, 0],
+            "epochs": [200, 200, 200, 70],
+            "hardware": ["AMD EPYC", "AMD EPYC", "Xeon", "Xeon"],
+            "wall_time_s": [3600.0, 3600.0, 1800.0, 360.0],
+        }
+    )
+    table = summary.compute_table(runs).set_index("study")
+    assert table.loc["pretrained", "runs"] == "2" and table.loc["pretrained", "CPU-hours"] == "1.5"
+    assert table.loc["pretrained", "CPUs"] == "AMD EPYC; Xeon"
+    assert table.loc["cpu", "CPU-hours"] == "0.1" and table.loc["cpu", "epochs"] == "70"
+
+
+def test_outside_evidence_reads_the_cited_numbers():
+    import rga.study.report as report
+
+    table = summary.outside_evidence(report.load_paper_numbers())
+    assert {"the paper: RGA-SC", "rerun of the official code", "no attention"} == set(table["what"])
+    bot = table[table["numbers of"].str.startswith("fast-reid BoT(R50)")].iloc[0]
+    assert (bot["R1"], bot["mAP"]) == (94.4, 86.1) and "MODEL_ZOO" in bot["source"]
+    assert not table[["R1", "mAP"]].isna().any().any()
+    assert not math.isnan(table["mAP"].max())
