@@ -434,6 +434,9 @@ def test_training_curves_draw_a_metric_where_a_run_recorded_one(tmp_path):
     assert colours["Baseline"] == report.setting_colour(None, ())
     alone = plot_curves(curves[curves["setting"] == "RGA-SC conv4_x"])
     assert _line_colours(alone)["RGA-SC conv4_x"] == colours["RGA-SC conv4_x"]
+    # curves of two studies are never averaged into one line
+    with pytest.raises(ValueError, match="^curves: runs of 2 groups; pass one study's runs"):
+        plot_curves(pd.concat([curves, curves.assign(group="another study")]))
 
 
 def test_loss_panels_leave_out_the_first_epochs_spike():

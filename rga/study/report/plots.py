@@ -254,6 +254,11 @@ def plot_curves(
     """
     if curves.empty:
         return _empty("no training curves to plot")
+    if "group" in curves and curves["group"].nunique() > 1:  # a mean over two regimes is no curve
+        raise ValueError(
+            f"curves: runs of {curves['group'].nunique()} groups; pass one study's runs "
+            "(one profile), e.g. runs[runs['profile'] == 'pretrained']"
+        )
     ys = [y for y in ys if y in curves and curves[y].notna().any()]
     data = curves.assign(epoch=curves["epoch"] + 1)
     hues = _order(data, hue)
