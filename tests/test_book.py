@@ -287,7 +287,22 @@ class TestBuiltBook:
             assert (
                 "python -m rga.study.train pretrained kind=rga-sc positions=1,2,3,4 seed=0" in code
             )
-        assert "jupyter lab book/probe.ipynb" in code  # the interactive probe: how to get it
+        assert "jupyter lab book/probe.ipynb" in text  # the sliders: how to get them
+
+    def test_probe_page_embeds_the_browser_probe_and_only_it_loads_it(self, html):
+        """The viewer needs no kernel: its script, style and data are in _static/probe/, loaded
+        by the Probe page (relative paths, no network) and by no other page."""
+        main = _soup(html, "probe").find("main")
+        assert main.select("div[data-rga-probe]"), "the viewer's container"
+        sources = [s["src"].split("?")[0] for s in main.find_all("script", src=True)]
+        assert sources == ["_static/probe/probe-data.js", "_static/probe/viewer.js"]
+        for name in ("probe-data.js", "viewer.js", "viewer.css"):
+            assert (html / "_static" / "probe" / name).is_file(), name
+        data = (html / "_static" / "probe" / "probe-data.js").stat().st_size
+        assert data < 4e6, f"the viewer's data is {data / 1e6:.1f} MB"
+        for page in PAGES:
+            if page != "probe":
+                assert "_static/probe/" not in (html / f"{page}.html").read_text(), page
 
     def test_attention_page_gives_figure2_in_numbers(self, html):
         section = _section(

@@ -12,6 +12,7 @@ from rga.analysis.probe import (
     grid_cell,
     probe,
     relation_maps,
+    relation_matrix,
     relations_at,
     score_model_attention,
     score_model_parts,
@@ -252,3 +253,35 @@ def test_score_model_parts_scores_the_probed_maps(model, images):
         assert s == pytest.approx(part_scores(maps[stage].spatial, parts), abs=1e-9, nan_ok=True)
         assert 0 <= s["explained_person"] <= s["explained"] <= 1
         assert np.isnan(s["mean_bag"])  # no bag drawn
+
+
+@pytest.mark.parametrize("stage", [1, 3])
+def test_relation_matrix_is_the_r_the_materialised_path_builds(stage, images):
+    """The whole R of the browser viewer: the matrix the official (materialised) relation path
+    feeds its relation embedding, and row by row the relation maps of each position."""
+    model = tiny(relation="materialised").eval()
+    r = relation_matrix(model, images, stage)
+    h, w = SIZES[stage]
+    n = h * w
+    assert r.shape == (3, n, n) and r.dtype == np.float32
+    built = {}
+    conv = model.attention_modules[stage].gg_spatial[0]
+    handle = conv.register_forward_pre_hook(lambda _m, args: built.setdefault("rel", args[0]))
+    try:
+        with torch.no_grad():
+            model(images)
+    finally:
+        handle.remove()
+    # the conv's input is [R^T; R] along channels: (B, 2N, N, 1)
+    torch.testing.assert_close(torch.from_numpy(r), built["rel"][:, n:, :, 0], atol=1e-5, rtol=1e-4)
+    for i in (0, n // 2, n - 1):
+        row, col = relation_maps(model, images, stage, i)
+        np.testing.assert_allclose(r[:, i, :], row.reshape(3, n), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(r[:, :, i], col.reshape(3, n), rtol=1e-4, atol=1e-5)
+    factorised = relation_matrix(tiny(relation="factorised"), images, stage)
+    np.testing.assert_allclose(factorised, r, rtol=1e-4, atol=1e-5)  # same weights, same R
+
+
+def test_relation_matrix_needs_spatial_relations(images):
+    with pytest.raises(TypeError, match="no spatial relations"):
+        relation_matrix(tiny(kind="rga-sc-norel"), images, 2)

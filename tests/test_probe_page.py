@@ -20,6 +20,7 @@ from rga.study.report.attention_arrays import (
 )
 from rga.study.report.probe_page import (
     probe_model,
+    probe_models,
     saved_run_arrays,
     saved_views_note,
     train_command,
@@ -242,3 +243,132 @@ def test_the_page_runs_in_jupyter_with_a_checkpoint(tmp_path, monkeypatch):
         if "image/png" in o.get("data", {})
     ]
     assert len(shown) == 1
+
+
+# --- without training: the shipped weights ---------------------------------------------------
+
+SHIPPED_RUN = "synthreid-resnet18-w0.5-rga-sc-p1234-s0-34ec5985-d5feeae32"  # RGA-SC x4, seed 0
+
+
+def page_config():
+    """The config of the Probe page's parameters cell (what JupyterLab's "run all" builds)."""
+    import ast
+    import json
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    notebook = json.loads((book / "probe.ipynb").read_text(encoding="utf-8"))
+    (cell,) = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    tree = ast.parse("".join(cell["source"]))
+    params = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+    fields = {k: params[k] for k in ("kind", "positions", "seed")}
+    return make_config(params["profile"], **fields), params
+
+
+def test_the_page_opens_on_the_shipped_run():
+    config, params = page_config()
+    assert run_id(config, SHIPPED_RUN.rsplit("-d", 1)[1]) == SHIPPED_RUN
+    assert params["checkpoint_root"] == "" and not params["allow_untrained"]
+
+
+def test_without_a_checkpoint_the_sliders_draw_from_the_shipped_weights(tmp_path):
+    """What "run all" does on a fresh clone: no checkpoint, so the page's model is the shipped
+    one; the sliders' callback draws its gates and relations."""
+    pytest.importorskip("ipywidgets")
+    from rga.analysis.precision import upsample_maps
+    from rga.analysis.probe import grid_cell, relation_maps
+    from rga.study.probe_weights import load_probe_model
+    from rga.study.report.views import probe_images
+
+    config, params = page_config()
+    models, note = probe_models(config, tmp_path / "no-checkpoints", params["allow_untrained"])
+    assert list(models) == ["RGA-SC conv2-5_x"]  # and every other shipped run of the profile
+    assert "No checkpoint here" in note.data and f"{SHIPPED_RUN}.pt" in note.data
+    shipped = load_probe_model(SHIPPED_RUN)
+    model = models["RGA-SC conv2-5_x"]
+    torch.testing.assert_close(model.state_dict(), shipped.state_dict(), rtol=0, atol=0)
+
+    saved = saved_run_arrays(config, params["data"])
+    images, _, source = probe_images(config.height, config.width, saved=saved)
+    assert "saved test images of run" in source and images.shape[1:] == (3, 96, 48)
+    widget = probe_widget(models, images[:3])
+    image, stage, y, x = widget.children[:4]
+    for values in ({"image": 1}, {"stage": 1}, {"y": 0.3}):
+        for name, value in values.items():
+            {"image": image, "stage": stage, "y": y}[name].value = value
+        row, col = relation_pixels(widget.result)
+        module = shipped.attention_modules[stage.value]
+        cell = grid_cell(y.value, x.value, module.height, module.width)
+        expected_row, expected_col = relation_maps(
+            shipped, images[image.value][None], stage.value, cell
+        )
+        # the figure draws each map upsampled (bilinear) to the image size
+        for drawn, expected in ((row, expected_row), (col, expected_col)):
+            up = upsample_maps(expected, drawn.shape)[0]
+            np.testing.assert_allclose(drawn, up, rtol=1e-5, atol=1e-6)
+    title = widget.result.texts[0].get_text()
+    assert "stage 1" in title and "image 1" in title and f"position i = {cell}" in title
+
+
+@pytest.mark.slow
+def test_the_page_runs_in_jupyter_without_training(tmp_path):
+    """``jupyter lab book/probe.ipynb`` and "run all" on a fresh clone: no checkpoint, every
+    cell runs (the sliders' cell included), the sliders draw from the shipped weights and the
+    browser probe is embedded. Like the book build, it writes the viewer's data into
+    ``book/_static/probe/`` (git ignores that file)."""
+    papermill = pytest.importorskip("papermill")
+    from pathlib import Path
+
+    import nbformat
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    page = nbformat.read(book / "probe.ipynb", as_version=4)
+    for cell in page.cells:  # JupyterLab runs every cell; nbclient would skip these
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "skip-execution"]
+    nbformat.write(page, tmp_path / "probe.ipynb")
+    out = tmp_path / "probe.out.ipynb"
+    papermill.execute_notebook(
+        str(tmp_path / "probe.ipynb"),
+        str(out),
+        parameters={"checkpoint_root": str(tmp_path / "no-checkpoints")},
+        cwd=str(book),
+        progress_bar=False,
+        execution_timeout=300,
+    )
+    executed = nbformat.read(out, as_version=4)
+    outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "No checkpoint here" in markdown and f"{SHIPPED_RUN}.pt" in markdown
+    html = " ".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "data-rga-probe" in html and "_static/probe/viewer.js" in html
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    shown = [
+        o
+        for m in state.values()
+        if m["model_name"] == "OutputModel"
+        for o in m["state"].get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(shown) == 1  # the sliders' figure
+
+
+def test_the_sliders_show_several_models_side_by_side():
+    """One row per model, the panels aligned: a model without relations (CBAM-CS) leaves the
+    relation panels of its row empty, saying so."""
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(1)
+    cbam = build_model(make_config("smoke", kind="cbam", seed=0), num_classes=8).eval()
+    widget = probe_widget({"RGA-SC": smoke_model(), "CBAM-CS": cbam}, images())
+    figure = widget.result
+    rows = figure.subfigs
+    assert [row._suptitle.get_text() for row in rows] == ["RGA-SC", "CBAM-CS"]
+    assert [len(row.axes) for row in rows] == [5, 5]  # image, gate, R[i, :], R[:, i], channels
+    empty = [t.get_text() for ax in rows[1].axes for t in ax.texts]
+    assert empty == ["no relations", "no relations"]
+    assert (
+        "stage 4" in figure.texts[0].get_text()
+        and "position i = (1, 1)" in figure.texts[0].get_text()
+    )
+    widget.children[0].value = 2
+    assert "image 2" in widget.result.texts[0].get_text()

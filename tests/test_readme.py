@@ -1,6 +1,6 @@
 """The README says what the code does: its profiles table, the study's profiles, the pipeline's
 stopping rule against the committed choice, and the probe recipe against the run the Probe page
-looks for."""
+opens on and the weights the repository ships for it."""
 
 import ast
 import json
@@ -98,12 +98,24 @@ def test_the_probe_recipe_trains_the_run_the_page_looks_for(probe):
     assert int(epochs) == page_config.epochs
 
 
-def test_the_readme_names_the_committed_probe_run_the_page_looks_for(probe):
+def test_the_readme_names_the_shipped_probe_run_the_page_opens_on(probe):
+    """The run the README names is the page's, its weights are shipped (the manifest lists it
+    under the commit the README gives) and their size is the README's."""
+    from rga.study.probe_weights import probe_weights_dir, shipped_runs
+
     _, page_config = probe
     text = " ".join(section("The interactive probe").split())
-    rid = re.search(r"the committed run `([^`]+)`, trained with attention BN gamma = 1", text)
-    rid = rid.group(1)
-    record = json.loads((REPO / "experiments" / "results" / EXPERIMENT / f"{rid}.json").read_text())
+    rid = re.search(r"\(the shipped run `([^`]+)`, trained at commit (\w+)\)", text)
+    rid, commit = rid.groups()
     assert run_id(page_config, committed_data_tag()) == rid
-    assert record["config"]["attention_bn_init"] == page_config.attention_bn_init == "ones"
+    (entry,) = [r for r in shipped_runs() if r["run_id"] == rid]
+    assert entry["commit"].startswith(commit) and entry["config"]["profile"] == page_config.profile
+    record = json.loads(
+        (REPO / "experiments" / "results" / "plugin_position" / f"{rid}.json").read_text()
+    )
+    assert record["config"]["attention_bn_init"] == page_config.attention_bn_init == "uniform"
+    assert f"half precision, {entry['bytes'] / 1e6:.1f} MB" in text
+    total = sum(p.stat().st_size for p in probe_weights_dir().iterdir() if p.is_file())
+    assert f"Together they add {total / 1e6:.1f} MB to the repository" in text
+    assert "jupyter lab book/probe.ipynb" in text
     assert "allow_untrained = True" in text and "allow_untrained" in page_parameters()

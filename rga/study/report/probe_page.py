@@ -179,6 +179,7 @@ def probe_model(
     shipped = shipped_run(config, data, weights_folder)
     if shipped is not None:
         model = load_probe_model(shipped["run_id"], weights_folder)
+        path = root / shipped["run_id"] / FINAL
         return model, Markdown(
             f"No checkpoint here (`{_relative(path)}`); the sliders run on the weights the "
             f"repository ships for this run, {_shipped_note(shipped, weights_folder)}: the "
@@ -226,8 +227,7 @@ def probe_models(
     others = [
         entry
         for entry in shipped_runs(weights_folder)
-        if entry is not page_run
-        and (page_run is None or entry["run_id"] != page_run["run_id"])
+        if (page_run is None or entry["run_id"] != page_run["run_id"])
         and entry["config"].get("profile") == config.profile
         and (entry["config"]["height"], entry["config"]["width"]) == (config.height, config.width)
     ]
