@@ -136,3 +136,15 @@ def test_the_command_line_names_bad_input_without_a_traceback(committed, tmp_pat
         main([EXPERIMENT, "no-such-run", "--results-root", str(results)])
     assert exit_.value.code == 2
     assert "no results file" in capsys.readouterr().err
+
+
+def test_a_rerun_elsewhere_is_kept_beside_the_earlier_one(tmp_path):
+    from rga.study.rerun import write_rerun
+
+    record = {"run_id": "r", "rerun": {"git_commit": "a" * 40, "hardware": {"cpu": "Xeon"}}}
+    first = write_rerun(record, tmp_path)
+    assert first.name == "r.json" and write_rerun(record, tmp_path) == first  # the same: replaced
+    amd = {**record, "rerun": {"git_commit": "b" * 40, "hardware": {"cpu": "AMD EPYC"}}}
+    second = write_rerun(amd, tmp_path)
+    assert second.name == "r.bbbbbbb-amd-epyc.json"
+    assert json.loads(first.read_text()) == record

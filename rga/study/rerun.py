@@ -187,8 +187,23 @@ def rerun_record(experiment: str, committed: dict, retrained: dict) -> dict:
 
 def write_rerun(record: dict, out_root: str | Path | None = None) -> Path:
     """Write `record` to ``<out_root>/<run_id>.json`` (default ``experiments/rerun``), through
-    a temporary file and os.replace."""
-    return write_json(rerun_dir(out_root) / f"{record['run_id']}.json", record)
+    a temporary file and os.replace. A rerun of the same run at another commit or on another
+    CPU than the record already there is kept beside it, as
+    ``<run_id>.<commit[:7]>-<cpu>.json``: each rerun is a measurement of its own."""
+    path = rerun_dir(out_root) / f"{record['run_id']}.json"
+    if path.is_file():
+        there = json.loads(path.read_text())["rerun"]
+        ours = record["rerun"]
+        if (there.get("git_commit"), _cpu(there)) != (ours.get("git_commit"), _cpu(ours)):
+            slug = "-".join(_cpu(ours).lower().replace("(r)", "").split())[:40]
+            path = path.with_name(
+                f"{record['run_id']}.{str(ours.get('git_commit'))[:7]}-{slug}.json"
+            )
+    return write_json(path, record)
+
+
+def _cpu(side: dict) -> str:
+    return str((side.get("hardware") or {}).get("cpu", "unknown cpu"))
 
 
 @contextmanager
