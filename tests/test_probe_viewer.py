@@ -257,7 +257,10 @@ def test_clicks_keys_and_image_buttons_redraw_that_nodes_relations(data, tmp_pat
     try:
         browser.send("Page.enable")
         browser.send("Page.navigate", url=(tmp_path / "probe.html").as_uri())
-        browser.wait_for("document.querySelector('[data-rga-probe]').dataset.ready === '1'")
+        # the element is not there until the navigation has replaced the blank page
+        browser.wait_for(
+            "(document.querySelector('[data-rga-probe]') || {dataset: {}}).dataset.ready === '1'"
+        )
         state = "(() => { const d = document.querySelector('[data-rga-probe]').dataset; " \
                 "return [+d.image, +d.y, +d.x]; })()"  # fmt: skip
         image, y, x = browser.evaluate(state)

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rga.study.report.formats import MISSING, count
+from rga.study.report.formats import MISSING, count, decimal
 
 STUDY, DEVIATION = "pretrained", "pretrained-ones"
 PROFILE_NAMES = {
@@ -134,6 +134,8 @@ def outside_evidence(paper: pd.DataFrame) -> pd.DataFrame:
     table.columns.name = None
     table.insert(0, "what", table["table"].map(kinds))
     table = table.rename(columns={"setting": "numbers of", "dataset_label": "dataset"})
+    for metric in ("R1", "mAP"):
+        table[metric] = table[metric].map(decimal)
     return table[["what", "numbers of", "dataset", "R1", "mAP", "source"]]
 
 
