@@ -207,11 +207,10 @@ def claims_table(
             "No claim of this experiment has runs yet." if run else "None: every claim has runs."
         )
     paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
-    if (
-        rows["runs of"].nunique() > 1
-    ):  # several studies: named by their profile, if it tells them apart
+    keys = list(keys)
+    if rows["runs of"].nunique() > 1:  # several studies: named by profile if that tells them apart
         by_profile = "profile" in rows and rows["profile"].nunique() == rows["runs of"].nunique()
-        keys = [*keys, "profile" if by_profile else "runs of"]
+        keys.append("profile" if by_profile else "runs of")
     table = rows.assign(
         **{
             DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()],
