@@ -282,7 +282,12 @@ def test_without_a_checkpoint_the_sliders_draw_from_the_shipped_weights(tmp_path
 
     config, params = page_config()
     models, note = probe_models(config, tmp_path / "no-checkpoints", params["allow_untrained"])
-    assert list(models) == ["RGA-SC conv2-5_x"]  # and every other shipped run of the profile
+    from rga.study.probe_weights import shipped_runs
+
+    # the page's run first, then every other shipped run of the profile, side by side
+    others = [r for r in shipped_runs() if r["config"]["profile"] == config.profile]
+    assert list(models)[0] == "RGA-SC conv2-5_x" and len(models) == len(others)
+    assert "RGA-SC w/o Rel. conv2-5_x" in models
     assert "No checkpoint here" in note.data and f"{SHIPPED_RUN}.pt" in note.data
     shipped = load_probe_model(SHIPPED_RUN)
     model = models["RGA-SC conv2-5_x"]
