@@ -159,12 +159,24 @@ TERMS = {
     "percentage points": "differences of two percentages (R1, mAP), e.g. 23.2 % − 21.0 % = 2.2",
     "margin": "of a claim in one seed: the worst setting on its better side minus the best "
     "setting on its worse side, in percentage points for R1 and mAP and in AUROC or "
-    "mass-on-person units for attention scores; positive when the claim holds in that seed",
-    "holds": "a claim's verdict: the 95 % t-interval of its mean margin over seeds is above 0",
-    "reversed": "a claim's verdict: the 95 % t-interval of its mean margin is below 0, so the "
-    "side the paper says is worse does better",
-    "inconclusive": "a claim's verdict: the 95 % t-interval of its mean margin contains 0 "
-    "(or there is one seed): the seeds do not settle it either way",
+    "mass-on-person units for attention scores; shown to describe a claim, it decides no verdict",
+    "pair": "one setting of a claim's better side against one of its worse side; its paired "
+    "difference is better minus worse in the same seed, with a mean, a 95 % t-interval and a "
+    "p-value of the paired t-test",
+    "Holm's correction": "the p-values of every pair of every claim of one study and one metric "
+    "(the family) adjusted together, so that the chance of any false call in the family stays at "
+    "or below 5 %",
+    "holds": "a pair's or claim's verdict: the pair's corrected p-value is below 0.05 and its "
+    "mean positive; a claim holds when every pair holds",
+    "reversed": "the same with the mean negative: the side the paper says is worse does better; a "
+    "claim is reversed when every pair is",
+    "mixed": "a claim's verdict when some of its pairs hold or are reversed and the others are not "
+    "all alike",
+    "inconclusive": "a claim's verdict when no pair is decided after the correction; it states "
+    "the largest gain its intervals leave open",
+    "detectable at 80 % power": "the smallest mean difference a claim's seeds would detect in a "
+    "two-sided paired t-test at level 0.05 four times in five (noncentral t, the sd of the "
+    "differences pooled over the family)",
     "not testable": "a claim's verdict when a model on either side did not fit its training "
     "identities (final cross-entropy at least 90 % of ln K, a uniform guess): its margins say "
     "nothing about the claim",
