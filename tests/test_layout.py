@@ -104,3 +104,13 @@ def test_committed_results_hold_no_machine_paths(path):
     paths = {"data_root": record["config"].get("data_root"), "checkpoint": record.get("checkpoint")}
     for where, value in paths.items():
         assert value is None or not Path(value).is_absolute(), f"{where}={value!r}"
+
+
+def test_training_one_run_and_running_an_experiment_import_one_way():
+    """rga.study.experiments runs trainings through rga.study.train; train records a run through
+    rga.study.recording, never through experiments (which would close a circle)."""
+    study = PACKAGE / "study"
+    train = {m for _, m in rga_imports(study / "train.py")}
+    recording = {m for _, m in rga_imports(study / "recording.py")}
+    assert "rga.study.experiments" not in train and "rga.study.recording" in train
+    assert not {"rga.study.experiments", "rga.study.train"} & recording

@@ -157,7 +157,7 @@ def _half(state: dict, dtype: torch.dtype) -> dict:
 
 def _reference_images(run_id: str, height: int, width: int) -> np.ndarray:
     """The first panel images of the run's saved attention arrays (uint8 (B, H, W, 3)), the
-    panel every run of the study is probed on (``rga.study.experiments.attention_panel``)."""
+    panel every run of the study is probed on (``rga.study.recording.attention_panel``)."""
     from rga.study.report.attention_arrays import run_attention_arrays
 
     saved = run_attention_arrays(run_id)

@@ -7,7 +7,7 @@ metrics {"z": {R1, R5, R10, mAP, mINP}, "z_hat": {...}} in percent, curve (one d
 wall_time_s, train_time_s, eval_time_s, images_per_s, hardware, versions, git_commit, git_dirty,
 dataset_statistics, data (``rga.data.dataset_summary``: the fingerprint of the data, part of the
 run id, and per-split counts and fingerprints), created, and optionally attention_precision,
-attention_parts (written by ``rga.study.experiments.record_attention``), checkpoint and compile
+attention_parts (written by ``rga.study.recording.record_attention``), checkpoint and compile
 ({compiled, seconds, error} of a run with config.compile: its compile time is not in train_time_s). The
 provenance (versions, git_commit, git_dirty, created: when training finished) is that of the
 process that trained the run. Paths are relative to the repository: a data_root or checkpoint

@@ -18,7 +18,7 @@ The machine and the data are checked first (``rga.engine.config.check_environmen
 loaded and verified), then a run whose results file is there is finished, as in the notebooks
 (``rga.study.reuse``): reused, nothing written, even when its checkpoints are gone (a fresh
 clone); ``--force`` retrains it. Otherwise it trains (or reports the run from its checkpoint)
-and records it as the experiment notebooks do (``rga.study.experiments.record_attention``:
+and records it as the experiment notebooks do (``rga.study.recording.record_attention``:
 attention scores, saved maps and relations, ranked lists), the results file written last;
 ``--no-record`` skips the recording. Its last line says which: ``reused <run_id>: <metrics>``
 or ``trained <run_id>: <metrics>``.
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     if record is None:  # a torchrun rank other than 0
         return
     if not args.no_record:
-        from rga.study.experiments import record_attention
+        from rga.study.recording import record_attention
 
         record_attention(config, record, results_root, args.checkpoint_root)
     word = "reused" if reused else "trained"

@@ -326,7 +326,7 @@ def save_run_attention(
 ) -> Path:
     """Probe a trained model and write its maps where the book looks for them.
 
-    The one call the study's recording step (``rga.study.experiments.record_attention``) makes
+    The one call the study's recording step (``rga.study.recording.record_attention``) makes
     after ``record = rga.study.train.train_run(config)``::
 
         fingerprint = record["data"]["fingerprint"]

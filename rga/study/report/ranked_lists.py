@@ -11,7 +11,7 @@ study's recording step with :func:`save_run_ranked_lists`::
                                "camid": 2, "distance": 0.1234, "hit": true}, ... k items]}, ...]}
 
 Paths are relative to the dataset's folder. The queries are the first ones of the attention
-panel (``rga.study.experiments.attention_panel``), the same for every run of a dataset, so the
+panel (``rga.study.recording.attention_panel``), the same for every run of a dataset, so the
 book can set a baseline's list beside RGA-SC's. The ranking is the run's evaluation: its feature
 (``eval_feature``), distance and re-ranking, with gallery images of the query's identity and
 camera left out. A few kilobytes per run.
