@@ -159,3 +159,13 @@ def test_a_rerun_is_judged_exact_within_or_beyond_the_seed_noise_of_its_setting(
         "**a** (x): *within seed noise*; R1 -0.56 (seed sd 1.00), mAP -0.02 (seed sd 1.00); "
         "the training losses part at epoch 3."
     )
+
+
+def test_a_run_both_regime_studies_share_is_counted_once_per_folder():
+    import pandas as pd
+
+    runs = _runs()
+    shared = runs.assign(profile="pretrained")
+    both = pd.concat([shared, shared.assign(profile="pretrained-ones")], ignore_index=True)
+    once, twice = views.commits_table(shared), views.commits_table(both)
+    assert twice["runs"].tolist() == once["runs"].tolist()

@@ -75,6 +75,8 @@ def commits_table(runs: pd.DataFrame) -> pd.DataFrame:
     "N commits". Empty for no runs."""
     if runs.empty:
         return pd.DataFrame()
+    # a run both regime studies share is one training: once per folder, whatever its studies
+    runs = runs.drop_duplicates(["experiment", "run_id"])
     runs = runs.assign(
         git_commit=runs["git_commit"].fillna("unknown"),
         _first=pd.to_datetime(runs["created"], utc=True, errors="coerce"),
