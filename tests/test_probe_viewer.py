@@ -219,7 +219,7 @@ def expected_maps(data: dict, image: int, y: float, x: float) -> dict:
 def assert_drawn(browser: Browser, data: dict, image: int, y: float, x: float) -> None:
     """Every map canvas shows the values of the node that holds (y, x): its data attributes
     name the node and hold exactly those values, and each cell's pixel has the colour of its
-    value on the map's scale (relations: own min..max; gates: 0..1)."""
+    value on the map's scale (its own min..max, gates and relations alike)."""
     drawn = json.loads(browser.evaluate(READ_MAPS))
     expected = expected_maps(data, image, y, x)
     assert sorted((d["model"], d["stage"], d["map"]) for d in drawn) == sorted(expected)
@@ -228,7 +228,7 @@ def assert_drawn(browser: Browser, data: dict, image: int, y: float, x: float) -
         node, values = expected[d["model"], d["stage"], d["map"]]
         assert d["node"] == node, (d["stage"], d["map"])
         np.testing.assert_array_equal(np.float32(d["values"]), values)
-        low, high = (0.0, 1.0) if d["map"] == "gate" else (values.min(), values.max())
+        low, high = values.min(), values.max()
         assert (d["min"], d["max"]) == pytest.approx((values.min(), values.max()), rel=1e-6)
         h, w = stages[d["stage"]]["h"], stages[d["stage"]]["w"]
         pixels = np.array(d["pixels"]).reshape(d["height"], d["width"], 4)

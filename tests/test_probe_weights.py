@@ -179,6 +179,29 @@ def test_export_writes_half_weights_a_reference_and_the_manifest(tmp_path):
         load_probe_model("run-c", out)
 
 
+def test_weights_of_a_rerun_are_named_as_such_beside_the_committed_metrics(tmp_path):
+    path, _, config = smoke_checkpoint(tmp_path, kind="cbam")
+    images = np.zeros((2, config.height, config.width, 3), np.uint8)
+    side = {"git_commit": "abc1234" + "0" * 33, "hardware": {"cpu": "AMD EPYC"}}
+    record = {"run_id": "run-b", "committed": {"metrics": {"R1": 48.0, "mAP": 39.0, "mINP": 1}},
+              "rerun": {**side, "metrics": {"R1": 50.0, "mAP": 40.0, "mINP": 2}}}  # fmt: skip
+    (tmp_path / "run-b.json").write_text(json.dumps(record))
+    out = tmp_path / "weights"
+    export_probe_weights(path, out, "run-b", "abc1234", reference_images=images,
+                         rerun_record=tmp_path / "run-b.json")  # fmt: skip
+    (entry,) = shipped_runs(out)
+    assert entry["weights_of"] == {
+        "what": "rerun", "record": str(tmp_path / "run-b.json"), "commit": side["git_commit"],
+        "cpu": "AMD EPYC", "metrics": {"R1": 50.0, "mAP": 40.0},
+        "committed_metrics": {"R1": 48.0, "mAP": 39.0},
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="is a rerun of 'run-b', not of 'run-c'"):
+        export_probe_weights(path, out, "run-c", "abc1234", reference_images=images,
+                             rerun_record=tmp_path / "run-b.json")  # fmt: skip
+    assert [r["run_id"] for r in shipped_runs(out)] == ["run-b"]
+    assert not (out / "run-c.pt").exists()  # refused before anything was written
+
+
 def test_a_damaged_file_is_refused_naming_it(tmp_path):
     folder = tmp_path / "weights"
     shutil.copytree(probe_weights_dir(), folder)

@@ -19,6 +19,11 @@ probe shows them side by side in that order.
 Export a finished run with::
 
     python -m rga.study.probe_weights checkpoints/<run_id>/final.pt
+
+or the checkpoint of its rerun (``python -m rga.study.rerun``), named as such in the manifest::
+
+    python -m rga.study.probe_weights checkpoints/rerun-<run_id>/final.pt \
+        --rerun-record experiments/rerun/<run_id>.json
 """
 
 from __future__ import annotations
@@ -207,6 +212,7 @@ def export_probe_weights(
     dtype: torch.dtype = torch.float16,
     *,
     reference_images: np.ndarray | None = None,
+    rerun_record: Path | None = None,
 ) -> Path:
     """Write the weights of a finished run's ``final.pt`` to ``<out_dir>/<run_id>.pt`` and list
     them in ``<out_dir>/manifest.json`` (an entry of the same run is replaced); returns the path.
@@ -219,11 +225,16 @@ def export_probe_weights(
         dtype: the floating-point type of the shipped tensors.
         reference_images: uint8 (B, H, W, 3) images for the reference file (default: the first
             two panel images of the run's saved attention arrays).
+        rerun_record: when the checkpoint is a rerun's (``python -m rga.study.rerun``, whose
+            model can differ from the committed run's on another CPU), its record
+            (``experiments/rerun/<run_id>*.json``); the entry then says the weights are the
+            rerun's, with its commit and CPU and the committed run's metrics beside its own.
     """
     from rga.study.report.labels import setting_label
     from rga.study.results import portable_config
 
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
+    rerun = _rerun_note(Path(rerun_record), run_id) if rerun_record is not None else None
     state = load_checkpoint(checkpoint)
     recorded = state.get("git_commit") or ""
     if recorded and not (recorded.startswith(commit) or commit.startswith(recorded)):
@@ -267,6 +278,8 @@ def export_probe_weights(
             "images": len(reference_images),
         },
     }
+    if rerun is not None:
+        entry["weights_of"] = rerun
     manifest = _manifest(out_dir)
     runs = [r for r in manifest["runs"] if r["run_id"] != run_id]
     position = next((i for i, r in enumerate(manifest["runs"]) if r["run_id"] == run_id), len(runs))
@@ -282,6 +295,30 @@ def export_probe_weights(
     return path
 
 
+def _rerun_note(record_path: Path, run_id: str) -> dict:
+    """What the manifest says of weights taken from a rerun: the record (relative to the
+    repository), the rerun's commit and CPU, and both sides' R1 and mAP."""
+    record = json.loads(record_path.read_text())
+    if record.get("run_id") != run_id:
+        raise ValueError(
+            f"rerun_record={record_path} is a rerun of {record.get('run_id')!r}, not of "
+            f"{run_id!r}; pass the record of this run (experiments/rerun/{run_id}*.json)"
+        )
+    try:
+        shown = record_path.resolve().relative_to(repo_root())
+    except ValueError:
+        shown = record_path
+    side = record["rerun"]
+    return {
+        "what": "rerun",
+        "record": str(shown),
+        "commit": side["git_commit"],
+        "cpu": side["hardware"].get("cpu"),
+        "metrics": {k: side["metrics"][k] for k in ("R1", "mAP")},
+        "committed_metrics": {k: record["committed"]["metrics"][k] for k in ("R1", "mAP")},
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> Path:
     """``python -m rga.study.probe_weights CHECKPOINT [--run-id ID] [--commit SHA] [--out DIR]``."""
     parser = argparse.ArgumentParser(
@@ -292,15 +329,25 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--run-id", help="default: the checkpoint's folder name")
     parser.add_argument("--commit", help="default: the commit the checkpoint records")
     parser.add_argument("--out", type=Path, help=f"default: {PROBE_WEIGHTS_DIR}")
+    parser.add_argument(
+        "--rerun-record",
+        type=Path,
+        help="the checkpoint is a rerun's: its record (experiments/rerun/<run_id>*.json); the "
+        "manifest then names the weights as the rerun's, beside the committed run's metrics",
+    )
     args = parser.parse_args(argv)
+    if args.rerun_record is not None and not args.rerun_record.is_file():
+        parser.error(f"--rerun-record: {args.rerun_record} is not a file; pass the rerun's "
+                     "record, experiments/rerun/<run_id>*.json")  # fmt: skip
     commit = args.commit or load_checkpoint(args.checkpoint).get("git_commit")
     if not commit:
         parser.error(f"{args.checkpoint} records no commit; pass --commit")
     path = export_probe_weights(
         args.checkpoint,
         probe_weights_dir(args.out),
-        args.run_id or args.checkpoint.parent.name,
+        args.run_id or args.checkpoint.parent.name.removeprefix("rerun-"),
         commit,
+        rerun_record=args.rerun_record,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {path.parent / MANIFEST}")
     return path

@@ -5,8 +5,9 @@
    Plain JavaScript, no libraries, no network: the data is window.RGA_PROBE_DATA, written by
    rga.study.report.probe_viewer when the book is built (arrays as little-endian float16 or
    float32 in base64). Maps are drawn cell by cell on each stage's own feature grid (nearest
-   neighbour, never smoothed). Relation maps are coloured over their own range (min to max of
-   the map shown), gates over the fixed range 0 to 1 of the book's other attention figures.
+   neighbour, never smoothed). Every map is coloured over its own range (min to max of the map
+   shown, printed under it), as in the book's attention figures: on a fixed 0-1 scale a gate
+   that moves between 0.50 and 0.58 would be one flat colour.
 
    What is drawn is also written into the page, so it can be checked without reading pixels:
    the container's data-image, data-y, data-x and data-ready; each map canvas's data-model,
@@ -233,8 +234,8 @@
     var note = element(
       "p",
       "rga-probe-source",
-      "Images: " + data.source + ". Relation maps: colours from the map's own minimum (blue) to " +
-        "its maximum (red); gates: 0 (blue) to 1 (red). The outlined cell is the node i."
+      "Images: " + data.source + ". Every map (gates and relations): colours from the map's own " +
+        "minimum (blue) to its maximum (red), printed under it. The outlined cell is the node i."
     );
     this.root.appendChild(note);
     this.draw();
@@ -364,8 +365,8 @@
           low = Math.min(low, shown[k]);
           high = Math.max(high, shown[k]);
         }
-        var scaleLow = map.kind === "gate" ? 0 : low;
-        var scaleHigh = map.kind === "gate" ? 1 : high;
+        var scaleLow = low;
+        var scaleHigh = high;
         paint(map.canvas, shown, info.h, info.w, scaleLow, scaleHigh);
         outline(map.canvas.getContext("2d"), at[0], at[1], info.h, info.w, map.canvas.width, map.canvas.height);
         if (!map.barDrawn) {
