@@ -9,7 +9,7 @@ import torch
 from rga.analysis.gradient_paths import gradient_paths
 from rga.model import ReIDNet
 from rga.study import gradient_paths as study_paths
-from rga.study.report.gradient_paths_views import (
+from rga.study.pages.from_scratch.gradient_paths import (
     gradient_paths_findings,
     gradient_paths_long,
     gradient_paths_table,

@@ -114,3 +114,37 @@ def test_training_one_run_and_running_an_experiment_import_one_way():
     recording = {m for _, m in rga_imports(study / "recording.py")}
     assert "rga.study.experiments" not in train and "rga.study.recording" in train
     assert not {"rga.study.experiments", "rga.study.train"} & recording
+
+
+def test_the_data_side_of_the_book_never_imports_a_page():
+    """``rga.study.report`` (data: runs, paper, claims, formats, ...) sits under
+    ``rga.study.pages`` (one module per book page): a page may import the data side, never the
+    reverse, so that a page's code is in its own module."""
+    report = PACKAGE / "study" / "report"
+    wrong = [
+        f"{path.relative_to(PACKAGE)} line {line}: {name}"
+        for path in sorted(report.rglob("*.py"))
+        for line, name in rga_imports(path)
+        if name.startswith("rga.study.pages")
+    ]
+    assert not wrong, "the data side imports a page:\n" + "\n".join(wrong)
+
+
+def test_every_book_page_has_its_module():
+    """Each page of the book's table of contents that runs code has a module of its name in
+    ``rga.study.pages`` (the landing page's is ``summary``)."""
+    import re
+
+    book = PACKAGE.parent / "book"
+    toc = (book / "_toc.yml").read_text()
+    names = re.findall(r"(?:root|file): (\w+)", toc)
+    pages = PACKAGE / "study" / "pages"
+    missing = []
+    for name in names:
+        source = next(book.glob(f"{name}.*"))
+        if "code-cell" not in source.read_text() and source.suffix == ".md":
+            continue
+        module = "summary" if name == "introduction" else name
+        if not ((pages / f"{module}.py").is_file() or (pages / module / "__init__.py").is_file()):
+            missing.append(name)
+    assert not missing, f"pages without their module in rga/study/pages: {missing}"

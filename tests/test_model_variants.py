@@ -36,7 +36,7 @@ from rga.model import (
     kind_family,
 )
 from rga.model.backbone import residual_branches
-from rga.study.report.architecture import parameter_counts_table
+from rga.study.pages.architecture import parameter_counts_table
 from rga.study.results import load_results, make_record, write_result
 
 ARCH, H, W = "resnet18-w0.25", 64, 32

@@ -1,31 +1,37 @@
-"""The Probe page's pieces: the interactive widget on a smoke-sized model, the notes that say
-where the views come from, and the drawing of saved relations."""
+"""The Probe page's pieces (``rga.study.pages.probe``): the interactive widget on a smoke-sized
+model, the notes that say where the views come from, the page's answer, and the drawing of saved
+relations."""
 
 from functools import cache
 
 import numpy as np
 import pytest
 import torch
+from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
+from rga.analysis.precision import upsample_maps
 from rga.analysis.probe import probe, relations_at
 from rga.engine.build import build_model
 from rga.engine.checkpoint import FINAL, save_checkpoint
 from rga.engine.config import make_config, run_id
+from rga.study.pages.probe import (
+    answer,
+    probe_images,
+    probe_model,
+    probe_models,
+    probe_widget,
+    saved_probe_figure,
+    saved_run_arrays,
+    saved_views_note,
+    train_command,
+)
 from rga.study.report.attention_arrays import (
     RELATION_POINTS,
     AttentionArrays,
     attention_path,
     save_attention_arrays,
 )
-from rga.study.report.probe_page import (
-    probe_model,
-    probe_models,
-    saved_run_arrays,
-    saved_views_note,
-    train_command,
-)
-from rga.study.report.views import probe_widget, saved_probe_figure
 from rga.study.train import _parse_override
 
 CONFIG = make_config("smoke", kind="rga-sc", positions=(1, 2, 3, 4), seed=0)
@@ -49,11 +55,17 @@ def images() -> torch.Tensor:
     )
 
 
+def drawn_map(ax) -> np.ndarray:
+    """The (h, w) values of the one map drawn in ``ax`` (on its grid, a cell per value)."""
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    return np.asarray(mesh.get_array())
+
+
 def relation_pixels(figure: Figure) -> tuple[np.ndarray, np.ndarray]:
-    """The R[i, :] and R[:, i] heatmaps the widget drew (panels 3 and 4, over the photo)."""
+    """The R[i, :] and R[:, i] maps the widget drew (panels 3 and 4)."""
     titles = [ax.get_title() for ax in figure.axes]
     row, col = figure.axes[titles.index("R[i, :]")], figure.axes[titles.index("R[:, i]")]
-    return np.asarray(row.images[1].get_array()), np.asarray(col.images[1].get_array())
+    return drawn_map(row), drawn_map(col)
 
 
 def test_the_widget_redraws_the_relations_for_each_control():
@@ -130,7 +142,13 @@ def saved_arrays(with_relations: bool) -> AttentionArrays:
         pids=None,
         spatial={s: m.spatial for s, m in maps.items()},
         channel={},
-        meta={"run_id": run_id(CONFIG, TAG), "label": "RGA-SC conv2-5_x"},
+        meta={
+            "run_id": run_id(CONFIG, TAG),
+            "label": "RGA-SC conv2-5_x",
+            "kind": "rga-sc",
+            "positions": [1, 2, 3, 4],
+            "seed": 0,
+        },  # fmt: skip
         relations=relations,
         points=np.asarray(RELATION_POINTS) if with_relations else None,
     )
@@ -176,8 +194,27 @@ def test_saved_probe_figure_has_a_row_per_stage_and_marks_the_positions():
     assert [ax.get_title() for ax in first_row[2:4]] == ["R[i₁, :]", "R[:, i₁]"]
     marked = [ax for ax in figure.axes if ax.lines]  # the markers are line artists
     assert len(marked) == 4 * (1 + 2 * len(RELATION_POINTS))
+    # each map on its own grid (a cell per value, not upsampled), its own range printed under it
+    gate, row = first_row[1], first_row[2]
+    np.testing.assert_allclose(drawn_map(gate), saved.spatial[1][1])
+    np.testing.assert_allclose(drawn_map(row), saved.relations[1].row[1, 0])
+    low, high = saved.spatial[1][1].min(), saved.spatial[1][1].max()
+    assert gate.get_xlabel() == f"{low:.3f} – {high:.3f}"
+    assert figure.get_suptitle().startswith("RGA-SC conv2-5_x, seed 0, test image 2")
     with pytest.raises(ValueError, match="recording step"):
         saved_probe_figure(saved_arrays(with_relations=False))
+
+
+def test_saved_probe_figure_outlines_the_person_and_scores_the_gate():
+    saved = saved_arrays(with_relations=True)
+    masks = np.zeros((3, CONFIG.height, CONFIG.width), np.uint8)
+    masks[:, 8:56, 8:24] = 1
+    figure = saved_probe_figure(saved._replace(masks=masks), image=0)
+    image, gate = figure.axes[:2]
+    assert len(image.collections) == 1 and len(gate.collections) == 2  # map, then the outline
+    up = upsample_maps(saved.spatial[1][:1], masks.shape[1:])[0]  # as the precision scores do
+    share = (up * masks[0]).sum() / up.sum()
+    assert gate.get_xlabel().endswith(f"on person {share:.2f}")
 
 
 @pytest.mark.slow
@@ -275,10 +312,8 @@ def test_without_a_checkpoint_the_sliders_draw_from_the_shipped_weights(tmp_path
     """What "run all" does on a fresh clone: no checkpoint, so the page's model is the shipped
     one; the sliders' callback draws its gates and relations."""
     pytest.importorskip("ipywidgets")
-    from rga.analysis.precision import upsample_maps
     from rga.analysis.probe import grid_cell, relation_maps
     from rga.study.probe_weights import load_probe_model
-    from rga.study.report.views import probe_images
 
     config, params = page_config()
     models, note = probe_models(config, tmp_path / "no-checkpoints", params["allow_untrained"])
@@ -307,10 +342,10 @@ def test_without_a_checkpoint_the_sliders_draw_from_the_shipped_weights(tmp_path
         expected_row, expected_col = relation_maps(
             shipped, images[image.value][None], stage.value, cell
         )
-        # the figure draws each map upsampled (bilinear) to the image size
+        # the figure draws each map on the module's own grid, one cell per value
         for drawn, expected in ((row, expected_row), (col, expected_col)):
-            up = upsample_maps(expected, drawn.shape)[0]
-            np.testing.assert_allclose(drawn, up, rtol=1e-5, atol=1e-6)
+            assert drawn.shape == (module.height, module.width)
+            np.testing.assert_allclose(drawn, expected[0], rtol=1e-5, atol=1e-6)
     title = widget.result.texts[0].get_text()
     assert "stage 1" in title and "image 1" in title and f"position i = {cell}" in title
 
@@ -377,3 +412,41 @@ def test_the_sliders_show_several_models_side_by_side():
     )
     widget.children[0].value = 2
     assert "image 2" in widget.result.texts[0].get_text()
+
+
+def test_the_answer_reads_the_saved_gates():
+    """The page's opening sentences, from gates whose scores are known by hand."""
+    masks = np.zeros((2, 8, 4), np.uint8)
+    masks[:, :, :2] = 1  # the left half is the person: a uniform map puts 0.5 on it
+    flat = np.full((2, 4, 2), 0.5, np.float32)
+    # 0.9 on the left column, 0.1 on the right; upsampled bilinearly to 4 pixel columns it is
+    # 0.9, 0.7, 0.3, 0.1, so (0.9 + 0.7) / 2.0 = 0.8 of its mass is on the person
+    left = np.tile(np.array([0.9, 0.1], np.float32), (2, 4, 1))
+    saved = AttentionArrays(
+        images=np.zeros((2, 8, 4, 3), np.uint8), masks=masks, pids=None,
+        spatial={1: flat, 4: left}, channel={}, meta={},
+    )  # fmt: skip
+    text = answer(CONFIG, saved).data
+    assert "RGA-SC conv2-5_x, seed 0, smoke profile" in text
+    assert "put 0.500 and 0.800 of their mass on the person at RGA-SC1 and RGA-SC4" in text
+    assert "against 0.500 for a uniform map, so only RGA-SC4 put more" in text
+    assert "at most 9.0 times the smallest (at RGA-SC4)" in text
+    uniform = answer(CONFIG, saved._replace(spatial={1: flat})).data
+    assert "so no module favours the person (each is at most 0.000 from" in uniform
+    assert "0." not in answer(CONFIG, None).data  # nothing saved: no number
+
+
+def test_shipped_weights_of_a_rerun_are_named_with_both_metrics():
+    from rga.study.pages.probe import _shipped_note
+
+    entry = {"file": "a.pt", "label": "CBAM-CS conv2-5_x", "dtype": "float16", "bytes": 5.8e6,
+             "commit": "766207f2b8"}  # fmt: skip
+    assert "trained at commit 766207f" in _shipped_note(entry, "/tmp/w")
+    entry["weights_of"] = {"what": "rerun", "commit": "766207f2b8", "cpu": "AMD EPYC",
+                           "record": "experiments/rerun/a.json", "metrics": {"mAP": 73.367},
+                           "committed_metrics": {"mAP": 72.97}}  # fmt: skip
+    note = _shipped_note(entry, "/tmp/w")
+    assert "trained at" not in note
+    assert (
+        "rerun at commit 766207f on AMD EPYC, mAP 73.37 against the committed run's 72.97" in note
+    )

@@ -12,14 +12,14 @@ from matplotlib.figure import Figure
 import rga.study.report as report
 from rga.engine.config import PROFILES, make_config, model_label, run_id
 from rga.model import ReIDNet
-from rga.study.report.architecture import (
+from rga.study.pages.architecture import (
     architecture_table,
     check_against_paper,
     complexity_table,
     load_paper_table1,
 )
+from rga.study.pages.probe import probe_view, probe_widget
 from rga.study.report.plots import plot_curves, plot_metric_by, plot_table2_gains
-from rga.study.report.views import probe_view, probe_widget
 from rga.study.results import make_record, write_result
 
 FINGERPRINT = "0123456789abcdef"
@@ -227,7 +227,6 @@ def test_a_run_two_experiments_share_counts_once(tmp_path):
 
 def test_missing_inputs_give_an_empty_frame_and_a_notice(tmp_path):
     assert report.load_runs("plugin_position", root=tmp_path).empty
-    assert report.load_benchmarks(tmp_path / "nothing") == {}
     notice = report.missing_results_message(
         "runs <x>", tmp_path / "a.json", "papermill a.ipynb out.ipynb"
     )
@@ -451,7 +450,7 @@ def test_loss_panels_leave_out_the_first_epochs_spike():
 
 
 def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
-    from rga.study.report import sections
+    from rga.study.pages import experiment as sections
 
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)  # smoke: not the study's
     runs = report.load_runs("plugin_position", root=tmp_path)
@@ -466,3 +465,23 @@ def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
     shown = sections.status(runs, "plugin_position", root=tmp_path).data
     assert "1 results files" in shown and "seeds 1, of the study's profiles" in shown
     assert "left out: 1 of the smoke profile" in shown
+
+
+def test_an_experiment_page_opens_with_its_claims_grouped_by_verdict():
+    import pandas as pd
+
+    from rga.study.pages.experiment import ExperimentPage
+
+    claims = pd.DataFrame(
+        {
+            "profile": ["pretrained-ones"] * 4 + ["pretrained"],
+            "metric": ["mAP", "R1", "mAP", "mAP", "mAP"],
+            "claim": ["A beats B", "A beats B", "C beats D", "E beats F", "A beats B"],
+            "verdict": ["reversed", "holds", "inconclusive", "inconclusive", "pending"],
+        }
+    )
+    page = ExperimentPage("plugin_position", pd.DataFrame(), pd.DataFrame(), claims)
+    text = page.answer().data
+    assert "this table's 3 claims" in text  # mAP rows of the shown study (the other is pending)
+    assert "*reversed*: “A beats B”. *inconclusive*: “C beats D”; “E beats F”." in text
+    assert "holds" not in text.split("follows.")[1].split("Each verdict")[0]

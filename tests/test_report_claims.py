@@ -156,7 +156,7 @@ def test_a_side_at_chance_makes_the_claim_not_testable(tmp_path):
 def test_a_claim_of_the_study_is_pending_until_its_planned_seeds_are_in():
     """In the study's profile the pipeline plans 5 seeds for the baseline and RGA-SC x4 and 3
     for single stages; a verdict on fewer would be stated too early. Other profiles plan none."""
-    from rga.study.report import sections
+    from rga.study.report import claim_text as sections
     from rga.study.report.claims import planned_seeds
 
     all_four, single = (
@@ -172,7 +172,7 @@ def test_a_claim_of_the_study_is_pending_until_its_planned_seeds_are_in():
         row = check_claims({"plugin_position": r}).set_index(["claim", "metric"])
         assert row.loc[(all_four.text, "mAP"), "verdict"] == expected, profile
     shown = sections.claims_table(check_claims({"plugin_position": r}, only_given=True)).data
-    assert shown.loc[(all_four.text, "mAP"), "seeds"] == "3 of 5"
+    assert shown.loc[(all_four.text, "mAP"), "seeds"].iloc[0] == "3 of 5"
     five = {k: v + [v[-1] + 1, v[-1] + 2] for k, v in values.items()}
     row = check_claims({"plugin_position": runs(five).assign(profile="pretrained")})
     row = row.set_index(["claim", "metric"]).loc[(all_four.text, "mAP")]
@@ -475,7 +475,7 @@ def test_setting_summary_puts_one_setting_in_a_row():
 
 
 def test_verdict_sentences_state_each_claim_once_with_its_numbers():
-    from rga.study.report.sections import verdict_sentences
+    from rga.study.report.claim_text import verdict_sentences
 
     all_four, single = (
         claim("RGA-SC after all four stages beats the baseline"),
@@ -508,17 +508,37 @@ def test_verdict_sentences_state_each_claim_once_with_its_numbers():
     assert verdict_sentences(check_claims({})).data == "No claim has runs in this study yet."
 
 
-def test_pairs_text_names_each_pair_once_with_its_seeds():
-    from rga.study.report.sections import pairs_text
+def test_pair_rows_name_each_pair_once_with_its_seeds():
+    from rga.study.report.claim_text import pair_rows
 
     pair = {"better": "RGA-SC conv2-5_x", "worse": "Baseline", "n": 3, "mean": -3.5,
             "low": -4.3, "high": -2.7, "p": 0.007, "verdict": "reversed",
             "by seed": [(0, -3.6), (1, -2.6), (2, -4.3)]}  # fmt: skip
-    assert pairs_text([pair], "mAP") == (
-        "vs Baseline: -3.5 [-4.3, -2.7], p 0.007 reversed; -3.6, -2.6, -4.3"
-    )
+    assert pair_rows([pair], "mAP") == [
+        {"pair": "vs Baseline", "difference, 95 % CI": "-3.5 [-4.3, -2.7]", "Holm p": "0.007",
+         "pair verdict": "reversed", "by seed": "-3.6, -2.6, -4.3"}
+    ]  # fmt: skip
     gap = {**pair, "worse": "CBAM-CS conv2-5_x", "by seed": [(0, 1.0), (3, 2.0)]}
-    assert pairs_text([pair, gap], "mAP").split("\n")[1].endswith("; s0: +1.0, s3: +2.0")
+    assert pair_rows([pair, gap], "mAP")[1]["by seed"] == "s0: +1.0, s3: +2.0"
     shared_worse = [pair, {**pair, "better": "RGA-S conv2-5_x"}]
-    assert pairs_text(shared_worse, "mAP").startswith("RGA-SC conv2-5_x vs: -3.5")
-    assert pairs_text([], "mAP") == "–"
+    assert pair_rows(shared_worse, "mAP")[0]["pair"] == "RGA-SC conv2-5_x vs"
+    assert pair_rows([], "mAP") == []
+
+
+def test_the_claims_table_has_a_line_per_pair_and_the_claims_cells_once():
+    from rga.study.report.claim_text import claims_table
+
+    pair = {"better": "A", "worse": "B", "n": 3, "mean": 1.0, "low": 0.5, "high": 1.5,
+            "p": 0.01, "verdict": "holds", "by seed": [(0, 1.0), (1, 0.8), (2, 1.2)]}  # fmt: skip
+    claims = pd.DataFrame([{
+        "claim": "A beats B and C", "metric": "mAP", "runs of": "ours", "verdict": "mixed",
+        "pairs": [pair, {**pair, "worse": "C", "verdict": "undecided", "p": 0.2}],
+        "seeds": 3, "detectable": 2.0, "paper, Market-1501": "+1.0 (holds)",
+    }])  # fmt: skip
+    shown = claims_table(claims).data
+    assert list(shown.index) == [("A beats B and C", "mAP", "mixed")] * 2
+    assert list(shown["pair"]) == ["vs B", "vs C"]  # the shared better side named once, above
+    assert list(shown["Holm p"]) == ["0.010", "0.200"]
+    assert list(shown["seeds"]) == ["3", ""]  # the claim's cells on its first line only
+    assert list(shown["paper, Market-1501"]) == ["+1.0 (holds)", ""]
+    assert list(shown["detectable at 80 % power"]) == ["2.0 points", ""]

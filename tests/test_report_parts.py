@@ -8,13 +8,13 @@ from matplotlib.figure import Figure
 import rga.study.report as report
 from rga.analysis.draw_ranks import RankedRow, figure_ranked_lists
 from rga.engine.config import make_config, model_label, run_id
-from rga.study.report.attention_parts import (
-    attention_parts_table,
-    parts_sentences,
-    parts_summary,
+from rga.study.pages.attention import parts_sentences, parts_summary
+from rga.study.report.attention_parts import attention_parts_table
+from rga.study.report.ranked_lists import (
+    ranked_lists_figure,
+    save_ranked_lists,
+    select_ranked_lists,
 )
-from rga.study.report.ranked_lists import save_ranked_lists, select_ranked_lists
-from rga.study.report.views import ranked_lists_figure
 from rga.study.results import make_record, write_result
 from rga.synth import PARTS, ensure_synthreid
 

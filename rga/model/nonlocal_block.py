@@ -11,7 +11,7 @@ sub-sampling of phi and g (an optional trick of Sec. 3.3).
 
 C' = C // reduction. Wang et al. use C' = C / 2; the kind "nonlocal" uses reduction 4, because
 the RGA paper's Table 3 count for NL (30.6 M) is matched by C / 4 after each of the four stages
-(30.64 M here), while C / 2 gives 36.2 M; see ``rga.study.report.architecture.parameter_counts_table``.
+(30.64 M here), while C / 2 gives 36.2 M; see ``rga.study.pages.architecture.parameter_counts_table``.
 The block has no gate: ``attention_maps`` gives no spatial or channel map.
 """
 

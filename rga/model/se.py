@@ -14,7 +14,7 @@ Placement: SE-ResNet puts one SE layer in every residual block, on the residual 
 the identity is added (Fig. 3, right). ``SEStage`` does that for one ResNet stage. The RGA paper
 does not say where its "SE [18]" sits; its Table 3 count, 27.6 M parameters, matches SE in every
 block of the four stages (27.58 M here) and not one SE layer after each stage (25.75 M), see
-``rga.study.report.architecture.parameter_counts_table``.
+``rga.study.pages.architecture.parameter_counts_table``.
 """
 
 from __future__ import annotations

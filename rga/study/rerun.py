@@ -39,11 +39,12 @@ from pathlib import Path
 
 from rga.engine.config import DEVICES, RunConfig, config_from_dict
 from rga.engine.config import run_id as config_run_id
-from rga.study.report.paths import results_dir
-from rga.study.report.reproduce_views import RERUN_METRICS, rerun_dir, short_commit
+from rga.study.report.formats import short_commit
+from rga.study.report.paths import rerun_dir, results_dir
 from rga.study.results import read_result, result_path, write_json
 
 __all__ = [
+    "RERUN_METRICS",
     "RerunRefused",
     "RunNotFound",
     "check_data",
@@ -53,6 +54,9 @@ __all__ = [
     "rerun_record",
     "write_rerun",
 ]
+
+
+RERUN_METRICS = ("R1", "mAP", "mINP")  # of the run's eval_feature, in percent
 
 
 class RerunRefused(ValueError):

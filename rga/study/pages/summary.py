@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rga.study.report.formats import MISSING, count, decimal
+from rga.study.report.styling import styled
 
 STUDY, DEVIATION = "pretrained", "pretrained-ones"
 PROFILE_NAMES = {
@@ -23,9 +24,12 @@ PROFILE_NAMES = {
 PRIMARY = "mAP"
 
 __all__ = [
+    "SummaryPage",
     "claims_summary",
+    "example_run_id",
     "compute_table",
     "headline_figure",
+    "glossary_tables",
     "outside_evidence",
     "summary_profile",
 ]
@@ -161,3 +165,83 @@ def headline_figure(claims: pd.DataFrame, profile: str) -> Figure:
     ax.set_title("Each pair of the paper's claims in our runs (filled: decided after Holm)")
     fig.tight_layout()
     return fig
+
+
+def example_run_id(runs: pd.DataFrame) -> str:
+    """A real run id to show as an example: RGA-SC after all four stages, the lowest seed (else
+    the first run)."""
+    from rga.study.report.labels import setting_key
+
+    wanted = setting_key("rga-sc", "1,2,3,4")
+    chosen = runs[[k == wanted for k in runs["setting_key"]]]
+    chosen = chosen if not chosen.empty else runs
+    return str(chosen.sort_values("seed")["run_id"].iloc[0])
+
+
+class SummaryPage:
+    """The landing page's data, loaded once: the paper's numbers, the study's claim checks, the
+    study the page leads with (:func:`summary_profile`), every run and the one-row-per-claim
+    summary. Each method returns what a cell shows."""
+
+    def __init__(self):
+        from rga.study.report.claims import feature_sensitivity, study_claims
+        from rga.study.report.paper import PAPER_TABLES, load_paper_numbers
+        from rga.study.report.runs import load_runs
+
+        self.paper = load_paper_numbers()
+        self.claims = study_claims(self.paper)
+        self.profile = summary_profile(self.claims)
+        self.runs = load_runs()
+        by_experiment = {e: load_runs(e) for e in PAPER_TABLES}
+        self.table = claims_summary(self.claims, self.profile, feature_sensitivity(by_experiment))
+
+    def glue_values(self) -> dict[str, str]:
+        """The numbers the page's text cites: the study shown, the number of claims, of each
+        verdict (in mAP), and the smallest effect three seeds detect (points)."""
+        verdicts = self.table["verdict, mAP"].value_counts()
+        values = {"summary_study": PROFILE_NAMES[self.profile], "n_claims": str(len(self.table))}
+        for verdict in ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending"):
+            values[f"n_{verdict.replace(' ', '_')}"] = str(int(verdicts.get(verdict, 0)))
+        claims = self.claims
+        three = claims[(claims["profile"] == self.profile) & (claims["metric"] == PRIMARY)
+                       & (claims["seeds"] == 3)]  # fmt: skip
+        values["detectable_3"] = f"{three['detectable'].min():.1f}" if not three.empty else MISSING
+        values["example_run_id"] = (
+            example_run_id(self.runs) if not self.runs.empty
+            else "synthreid-resnet18-w0.5-rga-sc-p1234-s0-<hash>-d<data>"
+        )  # fmt: skip
+        return values
+
+    def show_compute(self):
+        return styled(compute_table(self.runs), index=False)
+
+    def show_claims(self):
+        return styled(self.table, index=False, nowrap=["verdict, mAP", "verdict, R1"])
+
+    def show_headline(self) -> Figure:
+        return headline_figure(self.claims, self.profile)
+
+    def show_outside(self):
+        return styled(outside_evidence(self.paper), index=False, nowrap=["R1", "mAP"])
+
+    def show_runs(self):
+        """Every group of runs, or how to make them when there is none."""
+        from rga.study.report.paths import missing_results_message, results_dir
+        from rga.study.report.runs import runs_overview
+
+        if self.runs.empty:
+            return missing_results_message(
+                "results files",
+                results_dir() / "<experiment>" / "*.json",
+                "papermill experiments/plugin_position.ipynb out.ipynb -p profile cpu",
+            )
+        return styled(runs_overview(self.runs), index=False)
+
+
+def glossary_tables() -> list:
+    """The glossary: kinds and positions with their colours, then the terms."""
+    from rga.study.report import labels
+    from rga.study.report.styling import with_swatches
+
+    return [with_swatches(labels.kinds_table()), with_swatches(labels.positions_table()),
+            styled(labels.terms_table(), index=False)]  # fmt: skip

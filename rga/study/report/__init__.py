@@ -1,18 +1,16 @@
-"""Helpers of the book pages: find and read results, join them with the paper's numbers, draw.
+"""The data side of the book: find and read results, join them with the paper's numbers, write
+and draw them. The code behind each page is in :mod:`rga.study.pages`, one module per page.
 
 The book (``book/``) only reads stored files; nothing here trains. Submodules: ``paths``
 (locations, the "missing" notice), ``labels`` (the glossary: names and colours of datasets,
 kinds, positions, settings, metrics), ``formats`` (how each kind of number is written),
-``runs`` (our results files as tables), ``paper`` (the paper's numbers and ours beside them),
-``attention_tables`` (attention precision), ``architecture``
-(Table 1 from the model, parameters and FLOPs), ``attention_arrays`` (the saved attention-map
-format), ``attention_parts`` (the part scores of Figure 2), ``ranked_lists`` (the saved ranked
-lists), ``probe_page`` (the Probe page's notes), ``reproduce_views`` (the Reproduce page: the
-commits of the runs, reruns), ``views`` (composite figures), ``claims`` (the paper's claims
-checked on our runs), ``verdicts`` (a claim's verdict from paired per-seed margins),
-``performance`` (benchmark ratios against their targets), ``plots`` (figures, each setting in its
-glossary colour), ``sections`` (the parts every experiment page shows), ``regime_views`` (the
-Regime page) and ``diagnostics_views`` (the per-epoch diagnostics of the From-scratch page).
+``styling`` (text tables as the book shows them), ``runs`` (our results files as tables),
+``paper`` (the paper's numbers and ours beside them), ``claims`` (the paper's claims checked on
+our runs), ``pairwise`` (paired per-seed differences with Holm's correction), ``verdicts`` (a
+claim's verdict from them), ``claim_text`` (the checks as tables and sentences),
+``attention_tables`` (attention precision), ``attention_arrays`` (the saved attention-map
+format), ``ranked_lists`` (the saved ranked lists), ``probe_viewer`` (the kernel-free probe's
+data) and ``plots`` (figures, each setting in its glossary colour).
 """
 
 from rga.study.report.attention_arrays import (
@@ -65,7 +63,6 @@ from rga.study.report.paths import (
     repo_root,
     results_dir,
 )
-from rga.study.report.performance import benchmark_details, benchmark_tables, load_benchmarks
 from rga.study.report.runs import (
     STUDY_PROFILES,
     curves_long,
@@ -94,8 +91,6 @@ __all__ = [
     "attention_path",
     "attention_precision_table",
     "AttentionArrays",
-    "benchmark_details",
-    "benchmark_tables",
     "benchmarks_dir",
     "book_dir",
     "checkpoints_dir",
@@ -107,7 +102,6 @@ __all__ = [
     "groups_legend",
     "hardware_and_time",
     "load_attention_arrays",
-    "load_benchmarks",
     "load_discrepancies",
     "load_paper_numbers",
     "load_runs",

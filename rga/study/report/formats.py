@@ -34,6 +34,7 @@ __all__ = [
     "percent",
     "ratio",
     "scientific",
+    "short_commit",
     "t_interval",
 ]
 
@@ -197,3 +198,10 @@ def format_columns(
             continue
         out[column] = [MISSING if _absent(v) else formatter(v) for v in out[column]]
     return out
+
+
+def short_commit(commit, dirty: bool = False) -> str:
+    """ "a11773076b" (10 characters), "a11773076b (dirty)" when the working tree had uncommitted
+    changes; "unknown" for a run made outside git."""
+    text = str(commit)[:10] if isinstance(commit, str) and commit else "unknown"
+    return text + (" (dirty)" if dirty else "")

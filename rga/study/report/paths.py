@@ -78,6 +78,11 @@ def _root(root: str | Path | None, variable: str, default: str) -> Path:
     return repo_root() / default
 
 
+def rerun_dir(root: str | Path | None = None) -> Path:
+    """``experiments/rerun`` of the repository (or `root`)."""
+    return Path(root) if root is not None else repo_root() / "experiments" / "rerun"
+
+
 def book_dir() -> Path:
     return repo_root() / "book"
 

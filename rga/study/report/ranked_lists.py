@@ -1,4 +1,5 @@
-"""Ranked lists of a few fixed queries: the file the book's ranked-list figure reads.
+"""Ranked lists of a few fixed queries: the file the book's ranked-list figure reads, and that
+figure (:func:`ranked_lists_figure`).
 
 One JSON per run, ``experiments/results/<experiment>/attention/<run_id>.ranked.json`` (beside the
 run's attention arrays, where ``load_runs`` does not take it for a results file), written by the
@@ -20,7 +21,11 @@ camera left out. A few kilobytes per run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
 
 from rga.engine.atomic import atomic_write
 from rga.study.report.attention_arrays import run_meta
@@ -28,6 +33,7 @@ from rga.study.report.paths import in_comparisons, results_dir
 
 __all__ = [
     "find_ranked_lists",
+    "ranked_lists_figure",
     "load_ranked_lists",
     "ranked_path",
     "save_ranked_lists",
@@ -137,3 +143,48 @@ def save_run_ranked_lists(
         "k": k,
     }
     return save_ranked_lists(ranked_path(config.experiment, run_id, root), meta, lists)
+
+
+def ranked_lists_figure(lists: Mapping[str, dict], queries: int = 4) -> Figure:
+    """Ranked lists of several runs on the same queries: per query, one row per run ({label:
+    ``rga.study.report.ranked_lists.load_ranked_lists(...)``}), query then top-k, hits marked.
+
+    SynthReID images are drawn again from the runs' preset (``rga.synth.render_images``: the
+    same pixels as the files, in well under a second); other datasets' images are not in the
+    repository, so their tiles are grey, captioned with the identity.
+    """
+    from rga.analysis.draw_ranks import RankedRow, figure_ranked_lists
+
+    first = next(iter(lists.values()))
+    names = [q["path"] for q in first["queries"][:queries]]
+    for label, ranked in lists.items():
+        if [q["path"] for q in ranked["queries"][:queries]] != names:
+            raise ValueError(
+                f"the ranked lists of {label!r} are of other queries than the others; "
+                "save every run's lists for the same queries"
+            )
+    paths = names + [
+        g["path"] for r in lists.values() for q in r["queries"][:queries] for g in q["gallery"]
+    ]
+    images = _ranked_images(first["meta"], paths)
+    rows = []
+    for q, name in enumerate(names):
+        for label, ranked in lists.items():
+            query = ranked["queries"][q]
+            gallery = [
+                (images.get(g["path"]), g["hit"], f"id {g['pid']}") for g in query["gallery"]
+            ]
+            rows.append(RankedRow(f"{label}\nquery id {query['pid']}", images.get(name), gallery))
+    return figure_ranked_lists(rows)
+
+
+def _ranked_images(meta: dict, paths: list[str]) -> dict[str, np.ndarray]:
+    """{path: (H, W, 3) uint8} of the ranked lists' SynthReID images, drawn again; {} for
+    another dataset."""
+    if meta.get("dataset") != "synthreid":
+        return {}
+    from rga.synth import render_images, synth_config
+
+    unique = list(dict.fromkeys(paths))
+    rendered = render_images(synth_config(meta.get("synth_preset") or "cpu"), unique)
+    return {path: r.image for path, r in rendered.items()}

@@ -1,4 +1,4 @@
-"""The Reproduce page: the commits the study's runs were trained at, and reruns of one run.
+"""The code behind the Reproduce page: the commits the study's runs were trained at, and reruns of one run.
 
 Reads results only: the results files (as :func:`rga.study.report.load_runs` frames) and the
 rerun records ``experiments/rerun/<run_id>.json`` that ``python -m rga.study.rerun`` writes (see
@@ -11,37 +11,32 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Markdown
 
-from rga.study.report.formats import MISSING, count, decimal, duration
-from rga.study.report.paths import Notice, repo_root
+from rga.study.report.formats import MISSING, count, decimal, duration, short_commit
+from rga.study.report.paths import Notice, rerun_dir
 from rga.study.report.runs import _total_row, unique_runs
+from rga.study.report.styling import styled
+from rga.study.rerun import RERUN_METRICS
 
 __all__ = [
     "COMMIT_COLUMNS",
     "RERUN_COMMAND",
-    "RERUN_METRICS",
     "commits_table",
+    "commits_view",
+    "hardware_view",
     "load_reruns",
     "no_rerun_notice",
     "rerun_caption",
-    "rerun_dir",
     "rerun_summary",
     "rerun_table",
-    "short_commit",
+    "reruns_view",
 ]
 
-RERUN_METRICS = ("R1", "mAP", "mINP")  # of the run's eval_feature, in percent
 RERUN_COMMAND = "python -m rga.study.rerun from_scratch <run_id>"
 _TIME = "wall time (h:mm)"  # the column runs.hardware_and_time and runs._total_row use
 _FIRST, _LAST = "first finished (UTC)", "last finished (UTC)"
 COMMIT_COLUMNS = ("experiment", "commit", "runs", _FIRST, _LAST, _TIME)
-
-
-def short_commit(commit, dirty: bool = False) -> str:
-    """ "a11773076b" (10 characters), "a11773076b (dirty)" when the working tree had uncommitted
-    changes; "unknown" for a run made outside git."""
-    text = str(commit)[:10] if isinstance(commit, str) and commit else "unknown"
-    return text + (" (dirty)" if dirty else "")
 
 
 def _finished_at(created) -> str:
@@ -91,11 +86,6 @@ def commits_table(runs: pd.DataFrame) -> pd.DataFrame:
     ]
     rows.append({**_commit_row(unique_runs(runs)), **_total_row(runs, "experiment")})
     return pd.DataFrame(rows, columns=list(COMMIT_COLUMNS))
-
-
-def rerun_dir(root: str | Path | None = None) -> Path:
-    """``experiments/rerun`` of the repository (or `root`)."""
-    return Path(root) if root is not None else repo_root() / "experiments" / "rerun"
 
 
 def load_reruns(root: str | Path | None = None) -> list[dict]:
@@ -242,3 +232,35 @@ def no_rerun_notice() -> Notice:
         command=RERUN_COMMAND,
         kind="note",
     )
+
+
+def hardware_view(runs: pd.DataFrame):
+    """Where and how long every group of runs trained, or how to make runs when none exist."""
+    from rga.study.report.paths import missing_results_message, results_dir
+    from rga.study.report.runs import hardware_and_time
+
+    if runs.empty:
+        return missing_results_message(
+            "results files",
+            results_dir() / "<experiment>" / "*.json",
+            "papermill experiments/plugin_position.ipynb out.ipynb -p profile cpu",
+        )
+    table = hardware_and_time(runs)
+    if runs.groupby("experiment")["group"].nunique().max() == 1:  # the Results page names them
+        table = table.drop(columns="runs of")
+    return styled(table, index=False)
+
+
+def commits_view(runs: pd.DataFrame):
+    return Markdown("") if runs.empty else styled(commits_table(runs), index=False)
+
+
+def reruns_view(runs: pd.DataFrame) -> list:
+    """Each rerun record's table, then the summary and one line per rerun judged against the
+    seed-to-seed spread of its setting; a notice when there is none."""
+    reruns = load_reruns()
+    if not reruns:
+        return [no_rerun_notice()]
+    shown = [styled(rerun_table(r), rerun_caption(r), index=False) for r in reruns]
+    lines = "\n".join("- " + rerun_line(r, seed_spread(r, runs)) for r in reruns)
+    return [*shown, Markdown(rerun_summary(reruns)), Markdown(lines)]

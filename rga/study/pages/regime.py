@@ -1,4 +1,4 @@
-"""The Regime page: the pretrained trunk's provenance, the schedule grid and the rule's outcome.
+"""The code behind the Regime page (``book/regime.md``): the pretrained trunk's provenance, the schedule grid and the rule's outcome.
 
 Reads ``experiments/pretrained/trunk.json``, ``experiments/regime/choice*.json`` and the results
 files of the ``regime`` experiment; shows training losses only (the rule never saw a test metric,
@@ -10,13 +10,23 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from IPython.display import Markdown
 from matplotlib.figure import Figure
 
 from rga.study.regime import GRID, convergence_table, data_tag, schedule_name
 from rga.study.report.paths import repo_root
 
 __all__ = [
+    "answer",
+    "choice_text",
     "data_where",
+    "grid_findings",
+    "grid_runs",
+    "grid_view",
+    "init_check",
+    "progress_view",
+    "regime_intro",
+    "trunk_lines",
     "load_choice",
     "plot_regime_losses",
     "regime_table",
@@ -106,13 +116,14 @@ def regime_table(runs: pd.DataFrame) -> pd.DataFrame:
 def plot_regime_losses(runs: pd.DataFrame) -> Figure:
     """Training loss per epoch under each schedule, one panel per model (dashed: runs on the
     second data set, when there are two)."""
-    from matplotlib import pyplot as plt
+    from matplotlib import colormaps
 
     models = (("none", "Baseline"), ("rga-sc", "RGA-SC conv2-5_x"))
     datas = list(dict.fromkeys(data_tag(run) for _, run in runs.iterrows()))
     styles = ("-", "--", ":", "-.")
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True, layout="constrained")
-    colours = plt.get_cmap("viridis")
+    fig = Figure(figsize=(9.0, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    colours = colormaps["viridis"]
     names = list(GRID)
     legend = {}  # label: ((data set, schedule), line), in the legend's order once sorted
     for ax, (kind, title) in zip(axes, models, strict=True):
@@ -183,3 +194,105 @@ def study_progress(root=None) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(rows)
+
+
+def trunk_lines() -> Markdown:
+    """The trunk's provenance as a list, or how to make it."""
+    from rga.study.pretrain import trunk_manifest
+
+    manifest = trunk_manifest()
+    if manifest is None:
+        return Markdown("The trunk has not been made yet: "
+                        "`papermill experiments/pretrain.ipynb out.ipynb`.")  # fmt: skip
+    rows = trunk_table(manifest)["value"].items()
+    return Markdown("\n".join(f"* **{what}**: {value}" for what, value in rows))
+
+
+def regime_intro() -> Markdown:
+    """The grid and the rule, as :mod:`rga.study.regime`'s docstring states them."""
+    from rga.study import regime
+
+    text = regime.__doc__.split("The table also shows")[0]
+    return Markdown(text.split("pretrained trunk (``pretrained`` profile).")[1])
+
+
+def grid_runs() -> pd.DataFrame:
+    """The grid's runs: it was run with gamma = 1 in RGA's BNs (its baseline runs serve both
+    inits)."""
+    from rga.study.report.runs import load_runs
+
+    return load_runs("regime", profiles=("pretrained-ones",))
+
+
+def answer() -> Markdown:
+    """The page's answer: what the rule chose and whether it stands under the official init."""
+    choice = load_choice()
+    text = choice_text(choice, None).data
+    check = init_check(choice).data
+    return Markdown(f"**In short.** {text}{check}")
+
+
+def grid_view(runs: pd.DataFrame) -> list:
+    """The grid's table and training losses, or how to run it."""
+    if runs.empty:
+        return [Markdown("No regime runs yet: `papermill experiments/regime.ipynb out.ipynb`.")]
+    return [regime_table(runs).style.hide(axis="index"), plot_regime_losses(runs)]
+
+
+def choice_text(choice: dict | None, first: dict | None) -> Markdown:
+    """What the rule chose (or that it chose nothing, or was not applied), and what its first
+    version chose."""
+    if choice is None:
+        text = "The rule has not been applied yet."
+    elif choice["schedule"] is None:
+        text = (f"**By the rule (version {choice['rule']['version']}), no schedule of the grid "
+                "has converged, so none is chosen and the study's tables have not been run.** ")  # fmt: skip
+    else:
+        text = f"The rule chose **{choice['schedule_name']}**; the `pretrained` profile uses it. "
+    if first is not None:
+        text += (
+            f"The rule's first version, applied to the grid up to 100 epochs, chose "
+            f"{first['schedule_name'] or 'nothing'} (kept in "
+            "`experiments/regime/choice-rule1.json`)."
+        )
+    return Markdown(text)
+
+
+def grid_findings(runs: pd.DataFrame) -> Markdown:
+    from rga.study import regime
+
+    return Markdown(regime.grid_findings(regime.convergence_table(runs), data_where(runs)))
+
+
+def init_check(choice: dict | None) -> Markdown:
+    """The rule's measure of the chosen schedule under the official BN init."""
+    from rga.study import regime
+    from rga.study.report.runs import load_runs
+
+    if choice is None or choice["schedule"] is None:
+        return Markdown("")
+    runs = regime.init_check_runs(load_runs("regime", profiles=("pretrained",)),
+                                  load_runs("plugin_position", profiles=("pretrained",)))  # fmt: skip
+    return Markdown(regime.init_check_text(regime.convergence_table(runs), choice["schedule_name"]))
+
+
+def progress_view(choice: dict | None) -> list:
+    """How far the study's tables are: a sentence and :func:`study_progress`."""
+    from rga.study.report.styling import styled
+
+    if choice is None or choice["schedule"] is None:
+        return [Markdown("No schedule is chosen, so the study's tables are not run: the next "
+                         "step is a longer schedule in the grid's shape, judged by the same "
+                         "rule.")]  # fmt: skip
+    progress = study_progress()
+    total = progress.iloc[-1]
+    return [
+        Markdown(
+            "Every model of the ablation tables trains from the trunk under the chosen schedule, and "
+            "the from-scratch regime is kept in the `cpu` profile (the page *Why RGA does not train "
+            f"from scratch*). Of the {total['runs planned']} runs this plans (each run once), "
+            f"{total['runs finished']} have results files; `python -m rga.study.pipeline` runs the "
+            "rest (finished runs are found by their results files and not retrained)."
+        ),
+        styled(progress, index=False),
+    ]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from rga.study.report import diagnostics_views as dv
+from rga.study.pages.from_scratch import diagnostics as dv
 from rga.study.report.labels import setting_key
 
 GROUP = "ours: test"

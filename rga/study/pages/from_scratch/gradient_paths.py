@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from rga.study.gradient_paths import output_path
-from rga.study.report.diagnostics_views import _num
-from rga.study.report.failure_explanations import FACTOR, _row
+from rga.study.pages.from_scratch.diagnostics import _num
+from rga.study.pages.from_scratch.explanations import FACTOR, _row
 from rga.study.report.labels import BASELINE, STAGE_LABELS, setting_label
 
 __all__ = ["gradient_paths_findings", "gradient_paths_long", "gradient_paths_table", "load"]

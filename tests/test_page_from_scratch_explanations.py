@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from rga.study.report.failure_explanations import backward_growth, explanations
+from rga.study.pages.from_scratch.explanations import backward_growth, explanations
 from rga.study.report.labels import setting_key
 
 PARTS = ("head", "layer4", "layer3", "layer2", "layer1", "stem")

@@ -1,4 +1,5 @@
-"""Supplementary Table 1 regenerated from the model, the model's size and cost, and the main
+"""The code behind the Architecture page (``book/architecture.md``): supplementary Table 1
+regenerated from the model, the model's size and cost, and the main
 paper's Table 3 (parameters of each attention design) beside ours.
 
 Output sizes come from forward hooks on one eval-mode forward pass (batch 1), so the table shows
@@ -20,6 +21,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from rga.study.report.paths import book_dir
 
 __all__ = [
+    "costs_view",
+    "page_costs",
+    "parameter_counts_view",
+    "reference_view",
+    "table1_view",
     "DESIGNS",
     "DETAILS",
     "NOT_BUILT",
@@ -377,3 +383,77 @@ def parameter_counts_table(
             checks.append("✓" if round(ours, 1) == round(theirs, 1) else "✗")
     table["check"] = checks
     return table
+
+
+# What the page shows: ResNet-50 at the paper's 256x128 with Market-1501's 751 training identities.
+PAGE_CLASSES, PAGE_SIZE = 751, (256, 128)
+
+
+def table1_view():
+    """Supplementary Table 1 from our RGA-SC model, each row checked against the paper's (it
+    raises if a row does not match)."""
+    from rga.model import ReIDNet
+
+    model = ReIDNet(num_classes=PAGE_CLASSES, kind="rga-sc", positions=(1, 2, 3, 4),
+                    height=PAGE_SIZE[0], width=PAGE_SIZE[1])  # fmt: skip
+    table = check_against_paper(architecture_table(model), load_paper_table1(), PAGE_CLASSES)
+    if table["check"].str.startswith("✗").any():
+        raise AssertionError(f"Table 1 differs from the paper's:\n{table}")
+    return table.style.hide(axis="index")
+
+
+BASELINE_MODEL = "baseline (ResNet-50, last stride 1)"
+FACTORISED_MODEL = "RGA-SC, factorised relations (ours)"
+MATERIALISED_MODEL = "RGA-SC, materialised relations (official)"
+
+
+def page_costs() -> pd.DataFrame:
+    """:func:`complexity_table` of the baseline and RGA-SC with each relation computation."""
+    from rga.model import ReIDNet
+
+    return complexity_table({
+        BASELINE_MODEL: ReIDNet(PAGE_CLASSES, kind=None, positions=()),
+        FACTORISED_MODEL: ReIDNet(PAGE_CLASSES, kind="rga-sc", relation="factorised"),
+        MATERIALISED_MODEL: ReIDNet(PAGE_CLASSES, kind="rga-sc", relation="materialised"),
+    })  # fmt: skip
+
+
+def costs_view(costs: pd.DataFrame):
+    formats = {"parameters": "{:,}", "attention parameters": "{:,}"}
+    formats |= {c: "{:.2f}" for c in costs if "GFLOPs" in c}
+    return costs.style.hide(axis="index").format(formats, na_rep="-")
+
+
+def reference_view(costs: pd.DataFrame, reference: str | Path | None = None):
+    """Our GFLOPs beside the official module's measured ones (``book/reference_costs.csv``), for
+    the whole model and each module, with whether our materialised computation matches."""
+    table = pd.read_csv(reference or book_dir() / "reference_costs.csv")
+    flops = table[table["unit"] == "GFLOPs"].set_index(["model", "part"])["value"]
+    official = "official RGA-SC (materialised relations)"
+    ours = costs.set_index("model")
+    parts = [("whole model", "GFLOPs")] + [(f"rga_att{s}", f"GFLOPs att{s}") for s in range(1, 5)]
+    rows = [{"part": part, "official (spec, GFLOPs)": flops[(official, part)],
+             "ours materialised": ours.loc[MATERIALISED_MODEL, column],
+             "ours factorised": ours.loc[FACTORISED_MODEL, column]}
+            for part, column in parts]  # fmt: skip
+    baseline = ours.loc[BASELINE_MODEL, "GFLOPs"]
+    rows.append({"part": "baseline whole model",
+                 "official (spec, GFLOPs)": flops[("torchvision ResNet-50 (last stride 1)",
+                                                   "whole model")],
+                 "ours materialised": baseline, "ours factorised": baseline})  # fmt: skip
+    compare = pd.DataFrame(rows)
+    compare["materialised matches"] = [
+        "✓" if abs(a - b) < 0.01 else "✗"
+        for a, b in zip(
+            compare["official (spec, GFLOPs)"], compare["ours materialised"], strict=True
+        )
+    ]
+    return compare.style.hide(axis="index").format(precision=2)
+
+
+def parameter_counts_view():
+    """:func:`parameter_counts_table` of ResNet-50 at the page's size, beside the paper's."""
+    counts = parameter_counts_table(num_classes=PAGE_CLASSES, arch="resnet50", height=PAGE_SIZE[0],
+                                    width=PAGE_SIZE[1], positions=(1, 2, 3, 4))  # fmt: skip
+    formats = {"added (M)": "{:.2f}", "ours (M)": "{:.2f}", "paper (M)": "{:.1f}"}
+    return counts.drop(columns=["parameters"]).style.hide(axis="index").format(formats, na_rep="-")

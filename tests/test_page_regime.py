@@ -4,7 +4,7 @@ import pandas as pd
 
 from rga.engine.config import run_id
 from rga.study.experiments import experiment_configs
-from rga.study.report.regime_views import (
+from rga.study.pages.regime import (
     data_where,
     plot_regime_losses,
     regime_table,

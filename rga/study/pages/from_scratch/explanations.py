@@ -2,7 +2,7 @@
 
 The page states three explanations of why RGA-SC after all four stages does not train from
 scratch (scale, selection, gradient) and what each predicts. :func:`explanations` reads the
-predictions against :func:`rga.study.report.diagnostics_views.diagnostics_summary` of the runs
+predictions against :func:`rga.study.pages.from_scratch.diagnostics.diagnostics_summary` of the runs
 from scratch (baseline, RGA-SC x4, CBAM-CS x4) and of the runs from the pretrained trunk
 (baseline, RGA-SC x4), and says for each whether the numbers bear it out and whether it separates
 RGA-SC from CBAM-CS, which trains: only a difference between the two can explain RGA-SC's failure.
@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import pandas as pd
 
-from rga.study.report.diagnostics_views import EARLY, _num
+from rga.study.pages.from_scratch.diagnostics import EARLY, _num
 from rga.study.report.labels import BASELINE, STAGE_LABELS
 
 __all__ = ["FACTOR", "backward_growth", "explanations"]

@@ -1,11 +1,11 @@
-"""rga.study.report.reproduce_views: the commits of the runs and rerun records, on hand-made
+"""rga.study.pages.reproduce: the commits of the runs and rerun records, on hand-made
 frames and records (no training, no results files)."""
 
 import json
 
 import pandas as pd
 
-from rga.study.report import reproduce_views as views
+from rga.study.pages import reproduce as views
 
 A, B = "a" * 40, "b" * 40
 
@@ -130,7 +130,7 @@ def test_reruns_are_read_from_their_folder_or_a_note_gives_the_command(tmp_path)
 def test_a_rerun_is_judged_exact_within_or_beyond_the_seed_noise_of_its_setting():
     import pandas as pd
 
-    from rga.study.report.reproduce_views import rerun_line, rerun_verdict, seed_spread
+    from rga.study.pages.reproduce import rerun_line, rerun_verdict, seed_spread
 
     key = ("rga-sc", "1,2,3,4", "asymmetric")
     runs = pd.DataFrame(

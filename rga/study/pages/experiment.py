@@ -1,0 +1,202 @@
+"""What every ablation page shows (Plug-in position, Attention variants, Attention designs,
+Embedding functions), for one experiment: what was run, the paper's table beside ours, ordering
+against ordering, the gains, the claims and the training curves.
+
+:class:`ExperimentPage` loads an experiment's runs, the paper's numbers and the study's claim
+checks once; each method returns what a page shows as a cell's value (a Styler, a Figure,
+Markdown). The figures and curves show one study (:func:`rga.study.pages.summary.summary_profile`),
+never pooled with the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from IPython.display import Markdown
+from matplotlib.figure import Figure
+
+from rga.study.pages.summary import DEVIATION, PROFILE_NAMES, summary_profile
+from rga.study.report.claim_text import claims_table, verdict_sentences
+from rga.study.report.claims import study_claims
+from rga.study.report.paper import (
+    PAPER_TABLES,
+    groups_legend,
+    load_paper_numbers,
+    ordering_agreement,
+    ordering_table,
+    paper_vs_ours_table,
+    settings_long,
+)
+from rga.study.report.paths import _relative, results_dir
+from rga.study.report.runs import curves_long, load_runs
+from rga.study.report.styling import styled
+
+TAU = "Kendall's tau"  # the column of ordering_agreement
+
+__all__ = ["ExperimentPage", "ordering_sentence", "status"]
+
+
+def status(runs: pd.DataFrame, experiment: str, root=None) -> Markdown:
+    """A sentence on what our runs of ``experiment`` are: the groups of runs, the number of runs
+    and seeds; or, without runs, that they are pending and the page shows the paper alone. Either
+    way it names the study's profiles (``runs`` is :func:`rga.study.report.runs.load_runs` of
+    them) and how many runs of other profiles the folder holds and the page leaves out."""
+    from rga.study.report.runs import STUDY_PROFILES, left_out_profiles, left_out_text
+
+    folder = _relative(results_dir(experiment, root))
+    left_out = left_out_profiles([experiment], root)
+    profiles = ", ".join(STUDY_PROFILES)
+    if runs.empty:
+        held = (
+            f" (it holds runs of other profiles only, left out: {left_out_text(left_out)})"
+            if left_out
+            else ""
+        )
+        return Markdown(
+            f"**Our runs of this experiment are pending.** There are no results files of the "
+            f"study's profiles ({profiles}) in `{folder}/` yet{held}, so the tables below show "
+            f"the paper's numbers alone. They fill in with ours when the experiment has been run "
+            f"(`experiments/{experiment}.ipynb` with papermill, see the Reproduce page) and the "
+            "book is rebuilt."
+        )
+    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
+    groups = groups_legend(runs).split("\n")
+    if len(groups) == 1:
+        what = f'("ours" in the tables) are runs of {groups[0].removeprefix("ours: ")}'
+    else:
+        what = "are runs of several groups, named in the tables as follows: " + "; ".join(groups)
+    shown = f"the study's profiles ({profiles})"
+    if left_out:
+        shown += f"; runs of other profiles in the folder are left out: {left_out_text(left_out)}"
+    return Markdown(
+        f"Our runs {what}: {runs['run_id'].nunique()} results files in `{folder}/`, seeds {seeds}, "
+        f"of {shown}."
+    )
+
+
+def ordering_sentence(
+    runs: pd.DataFrame, paper: pd.DataFrame, experiment: str, metric: str = "mAP"
+) -> Markdown:
+    """In words: how many pairs of settings we order as the paper does, per dataset."""
+    if runs.empty:
+        return Markdown("Our ordering appears beside the paper's once our runs exist.")
+    agreement = ordering_agreement(runs, paper, PAPER_TABLES[experiment].table, metric)
+    parts = []
+    for _, row in agreement.iterrows():
+        if row["pairs"] == 0:
+            continue
+        parts.append(
+            f"against the paper on {row['against'].removeprefix('paper, ')}, {row['ours']} order "
+            f"{row['same order']} of the {row['pairs']} pairs of settings the same way and "
+            f"{row['opposite order']} the other way round"
+            + (f" ({row['tied']} tied in the paper)" if row["tied"] else "")
+            + f" (Kendall's τ = {row[TAU]})"
+        )
+    if not parts:
+        return Markdown("Our runs share fewer than two settings with the paper's table.")
+    return Markdown(
+        f"By {metric}: " + "; ".join(parts) + ". Kendall's τ is (same − opposite) / pairs: "
+        "1 is the paper's ordering, −1 its reverse."
+    )
+
+
+@dataclass
+class ExperimentPage:
+    """One experiment's page: ``runs`` (the study's profiles), ``paper`` (the paper's numbers)
+    and ``claims`` (the study's claim checks of this experiment; each claim's Holm family is the
+    whole study's)."""
+
+    experiment: str
+    runs: pd.DataFrame
+    paper: pd.DataFrame
+    claims: pd.DataFrame
+
+    @classmethod
+    def load(cls, experiment: str) -> ExperimentPage:
+        paper = load_paper_numbers()
+        claims = study_claims(paper)
+        return cls(experiment, load_runs(experiment), paper,
+                   claims[claims["experiment"] == experiment])  # fmt: skip
+
+    @property
+    def profile(self) -> str:
+        """The study the figures show: the official-init one once its table is complete."""
+        return summary_profile(self.claims)
+
+    def shown_runs(self) -> pd.DataFrame:
+        """The runs of :attr:`profile` (empty when there are none)."""
+        return self.runs if self.runs.empty else self.runs[self.runs["profile"] == self.profile]
+
+    def shown_note(self, what: str = "Ours") -> Markdown:
+        return Markdown(f"{what}: {PROFILE_NAMES[self.profile]} (`{self.profile}` profile).")
+
+    def status(self) -> Markdown:
+        return status(self.runs, self.experiment)
+
+    def answer(self) -> Markdown:
+        """The page's answer in two or three sentences: this table's claims grouped by their
+        verdict in mAP in the shown study, and where each verdict's pairs are."""
+        rows = self.claims[(self.claims["profile"] == self.profile)
+                           & (self.claims["metric"] == "mAP")]  # fmt: skip
+        if rows.empty:
+            return Markdown("**In short.** None of this table's claims has runs yet.")
+        order = ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending", "not run")
+        parts = []
+        for verdict in order:
+            claims = rows.loc[rows["verdict"] == verdict, "claim"].tolist()
+            if claims:
+                named = "; ".join(f"“{c}”" for c in claims)
+                parts.append(f"*{verdict}*: {named}")
+        return Markdown(
+            f"**In short.** In mAP, in {PROFILE_NAMES[self.profile]}, this table's "
+            f"{len(rows)} claim{'s' if len(rows) != 1 else ''} come out as follows. "
+            + ". ".join(parts)
+            + ". Each verdict rests on paired per-seed differences with Holm's correction; the "
+            "pairs, their intervals and R1 are in the claims table below."
+        )
+
+    def comparison(self):
+        """The paper's table beside ours (:func:`paper_vs_ours_table`)."""
+        spec = PAPER_TABLES[self.experiment]
+        table = paper_vs_ours_table(self.runs, self.paper, table=spec.table)
+        caption = f"{spec.title[0].upper()}{spec.title[1:]}: the paper (real data, one run each)"
+        if not self.runs.empty:
+            caption += " beside ours (SynthReID; mean ± sd over seeds, 95 % CI below)"
+        return styled(table, caption, nowrap=True)
+
+    def ordering(self, metric: str = "mAP"):
+        """The paper's ranking of the settings beside ours, best first (:func:`ordering_table`)."""
+        table = ordering_table(self.runs, self.paper, PAPER_TABLES[self.experiment].table, metric)
+        what = "The settings both have" if not self.runs.empty else "The paper's settings"
+        where = f", all after {table.attrs['position']}" if table.attrs.get("position") else ""
+        return styled(table, f"{what}{where}, best {metric} first", nowrap=True)
+
+    def ordering_sentence(self, metric: str = "mAP") -> Markdown:
+        return ordering_sentence(self.runs, self.paper, self.experiment, metric)
+
+    def gains_figure(self) -> Figure:
+        """Each setting's gain over its baseline, the paper's and the shown study's."""
+        from rga.study.report.plots import plot_gains
+
+        table = PAPER_TABLES[self.experiment].table
+        return plot_gains(settings_long(self.shown_runs(), self.paper, table=table))
+
+    def by_setting_figure(self, metrics: tuple[str, ...] = ("R1", "mAP")) -> Figure:
+        """Each setting's metrics in the shown study: a dot per seed, mean ± sd."""
+        from rga.study.report.plots import plot_metric_by
+
+        return plot_metric_by(self.shown_runs(), x="setting", metrics=metrics)
+
+    def curves_figure(self) -> Figure:
+        """Mean ± sd over seeds of the shown study's training curves."""
+        from rga.study.report.plots import plot_curves
+
+        return plot_curves(curves_long(self.shown_runs()))
+
+    def claims_table(self, run: bool = True):
+        return claims_table(self.claims, run=run)
+
+    def verdict_sentences(self, profile: str = DEVIATION) -> Markdown:
+        """The verdicts of ``profile``'s runs in words (the prose of the page describes it)."""
+        return verdict_sentences(self.claims[self.claims["profile"] == profile])

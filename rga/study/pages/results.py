@@ -1,0 +1,209 @@
+"""The code behind the Results page (``book/results.md``): every run, the claims of the study in
+the paper's regime, the fit of the training identities, the official BN init beside its recorded
+deviation (gamma = 1), the paper's final numbers and the ranked lists.
+
+The init comparison:
+
+Both studies share every run whose model the init cannot change (the baseline, SE, NL, CBAM;
+``rga.study.report.runs.study_profiles``), so the two differ only in the RGA runs, seed by seed:
+
+* :func:`init_verdicts`: each claim's verdict in both studies, side by side;
+* :func:`init_effect`: for each RGA setting, its metric under the official init minus under
+  gamma = 1 at the same seed, with the mean and 95 % t-interval. For RGA-SC after all four stages
+  this is also how much the init moves its margin against the baseline (the baseline run of a
+  seed is the same in both studies).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import Markdown
+
+from rga.engine.config import ATTENTION_BN_KINDS
+from rga.study.report.claim_text import claims_table, verdict_sentences
+from rga.study.report.formats import interval_text, mean_sd, t_interval
+from rga.study.report.labels import setting_label, setting_sort_key
+from rga.study.report.styling import styled
+
+OFFICIAL, ONES = "pretrained", "pretrained-ones"
+COLUMNS = {OFFICIAL: "official init (the study)", ONES: "gamma = 1 (the deviation)"}
+
+__all__ = ["COLUMNS", "ResultsPage", "init_effect", "init_verdicts"]
+
+
+def init_verdicts(claims: pd.DataFrame) -> pd.DataFrame:
+    """One row per (claim, metric) of :func:`rga.study.report.claims.check_claims` rows: the
+    verdict in each study (``COLUMNS``; "not run" where a study has no row) and whether the init
+    changes it (False while the official study's verdict is pending or not run)."""
+    rows = claims[claims["profile"].isin(list(COLUMNS))]
+    table = rows.pivot_table(
+        index=["claim", "metric"], columns="profile", values="verdict", aggfunc="first", sort=False
+    ).reindex(columns=list(COLUMNS))
+    table = table.fillna("not run").rename(columns=COLUMNS)
+    official, ones = table[COLUMNS[OFFICIAL]], table[COLUMNS[ONES]]
+    settled = ~official.isin(["pending", "not run"])
+    table["the init changes the verdict"] = settled & (official != ones)
+    return table.reset_index()
+
+
+def init_effect(runs: pd.DataFrame, metric: str = "mAP") -> pd.DataFrame:
+    """One row per RGA setting with runs in both studies: the per-seed difference of ``metric``
+    (official init minus gamma = 1, same seed; percentage points), its mean ± sd, 95 %
+    t-interval and values by seed, and the seeds. ``runs`` as :func:`rga.study.report.load_runs`
+    (any experiments; each run once per study)."""
+    columns = ["setting", "difference", "95 % CI", "by seed", "seeds"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    rga = runs[runs["profile"].isin(list(COLUMNS)) & runs["kind"].isin(ATTENTION_BN_KINDS)]
+    values = rga.drop_duplicates(["run_id", "profile"]).pivot_table(
+        index=["setting_key", "seed"], columns="profile", values=metric, aggfunc="first"
+    )
+    if values.empty or not set(COLUMNS) <= set(values.columns):
+        return pd.DataFrame(columns=columns)
+    difference = (values[OFFICIAL] - values[ONES]).dropna()
+    rows = []
+    for key, d in difference.groupby(level="setting_key", sort=False):
+        d = d.droplevel("setting_key").sort_index()
+        rows.append(
+            {
+                "setting": setting_label(*key),
+                "difference": mean_sd(d, 1),
+                "95 % CI": interval_text(t_interval(d), 1),
+                "by seed": ", ".join(f"{v:+.1f} (s{int(s)})" for s, v in d.items()),
+                "seeds": len(d),
+                "_order": setting_sort_key(key),
+            }
+        )
+    out = pd.DataFrame(rows).sort_values("_order", kind="stable").drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+class ResultsPage:
+    """The page's data, loaded once (the paper's numbers, every run, each experiment's runs and
+    the claim checks); each method returns what a cell shows."""
+
+    def __init__(self):
+        from rga.study.report.claims import check_claims
+        from rga.study.report.paper import PAPER_TABLES, load_paper_numbers
+        from rga.study.report.runs import load_runs
+
+        self.paper = load_paper_numbers()
+        self.runs = load_runs()
+        self.by_experiment = {e: load_runs(e) for e in PAPER_TABLES}
+        self.claims = check_claims(self.by_experiment, self.paper)
+
+    def glue_values(self) -> dict[str, str]:
+        """The profiles the text describes and the study's progress (runs finished, planned)."""
+        from rga.engine.config import PROFILES, make_config
+        from rga.study.pages.regime import study_progress
+
+        cpu = PROFILES["cpu"]
+        values = {"cpu_profile": f"{cpu.arch}, {cpu.height}x{cpu.width}, {cpu.epochs} epochs, "
+                                 f"trained from scratch (weights={cpu.weights})"}  # fmt: skip
+        try:
+            study = make_config("pretrained")
+            values["pretrained_profile"] = (
+                f"{study.arch}, {study.height}x{study.width}, {study.epochs} epochs with the "
+                f"learning rate cut at epochs {', '.join(map(str, study.lr_steps))}, the trunk "
+                f"{study.weights}"
+            )
+        except (FileNotFoundError, ValueError) as err:  # no trunk or no chosen schedule
+            values["pretrained_profile"] = f"not available in this checkout: {err}"
+        total = study_progress().iloc[-1]
+        values["study_finished"] = str(total["runs finished"])
+        values["study_planned"] = str(total["runs planned"])
+        return values
+
+    def answer(self) -> Markdown:
+        """In two or three sentences: the verdicts in mAP of each study in the paper's regime,
+        counted (the official-init study first), and what the R1 verdicts add."""
+        order = ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending", "not run")
+        sentences = []
+        for profile, name in ((OFFICIAL, "the official BN init (the study)"),
+                              (ONES, "gamma = 1 (the recorded deviation)")):  # fmt: skip
+            rows = self.claims[(self.claims["profile"] == profile)
+                               & (self.claims["metric"] == "mAP")]  # fmt: skip
+            if (rows["verdict"] == "not run").all():
+                sentences.append(f"With {name}, no claim has runs yet.")
+                continue
+            counts = rows["verdict"].value_counts()
+            listed = ", ".join(f"{int(counts[v])} {v}" for v in order if v in counts)
+            sentences.append(f"With {name}, the accuracy claims in mAP: {listed}.")
+        return Markdown(
+            "**In short.** " + " ".join(sentences) + " Each verdict comes from paired per-seed "
+            "differences with Holm's correction; the claims tables below give every pair with its "
+            "interval and per-seed values."
+        )
+
+    def show_runs(self):
+        from rga.study.report.paths import Notice
+        from rga.study.report.runs import runs_overview
+
+        if self.runs.empty:
+            return Notice("No runs yet", "Run the experiment notebooks (see Reproduce) to fill "
+                          "this page.", kind="note")  # fmt: skip
+        return styled(runs_overview(self.runs), index=False)
+
+    def show_sensitivity(self):
+        """The claims whose verdict changes with the evaluated feature (z or z_hat)."""
+        from rga.study.report.claims import feature_sensitivity
+
+        sensitivity = feature_sensitivity(self.by_experiment)
+        depends = sensitivity[sensitivity["depends on the feature"]]
+        if depends.empty:
+            return Markdown("No verdict changes with the evaluated feature.")
+        return styled(depends.drop(columns=["runs of", "depends on the feature"]), index=False)
+
+    def study(self, profile: str) -> pd.DataFrame:
+        return self.claims[self.claims["profile"] == profile]
+
+    def show_claims(self, profile: str = ONES):
+        if self.study(profile).empty:
+            return Markdown("No run of this study has finished yet.")
+        return claims_table(self.study(profile))
+
+    def show_sentences(self, profile: str) -> Markdown:
+        return verdict_sentences(self.study(profile))
+
+    def show_fit(self, profile: str = ONES):
+        """How well each setting of ``profile`` fits its training identities."""
+        from rga.study.report.claims import training_fit
+
+        runs = self.runs if self.runs.empty else self.runs[self.runs["profile"] == profile]
+        fit = training_fit(runs) if not runs.empty else pd.DataFrame()
+        if fit.empty:
+            return Markdown("No run of this study has finished yet.")
+        nowrap = ["setting", "final cross-entropy", "final triplet loss", "seeds"]
+        return styled(fit.drop(columns=["runs of"]), index=False, nowrap=nowrap)
+
+    def show_init_verdicts(self):
+        both = init_verdicts(self.claims[self.claims["metric"].isin(["mAP", "R1"])])
+        return styled(both, index=False, nowrap=["metric"])
+
+    def show_init_effect(self):
+        frames = [r for r in self.by_experiment.values() if not r.empty]
+        effect = init_effect(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
+        if effect.empty:
+            return Markdown("No RGA setting has runs under both inits yet.")
+        return styled(effect, index=False, nowrap=["setting", "difference", "95 % CI"])
+
+    def show_final_numbers(self):
+        from rga.study.report.paper import final_numbers_table
+
+        return styled(final_numbers_table(self.paper), "RGA-SC conv2-5_x", index=False)
+
+
+def ranked_lists(queries: int = 4):
+    """The baseline's and RGA-SC's ranked lists for the same queries, or how to record them."""
+    from rga.study.report.ranked_lists import ranked_lists_figure, select_ranked_lists
+
+    ranked = {"Baseline": select_ranked_lists(None),
+              "RGA-SC": select_ranked_lists("rga-sc", (1, 2, 3, 4))}  # fmt: skip
+    if all(lists is not None for lists in ranked.values()):
+        return ranked_lists_figure(ranked, queries=queries)
+    return Markdown(
+        "The ranked lists appear here when the study has recorded the baseline and RGA-SC runs "
+        "(the runs in the repository were recorded before ranked lists were saved). Recording a "
+        "run again, from its checkpoint or after training it where there is none, writes them:"
+        "\n\n```bash\npapermill experiments/attention_variants.ipynb out.ipynb -p profile cpu\n```"
+    )

@@ -1,0 +1,189 @@
+"""The claim checks of :mod:`rga.study.report.claims` as the book shows them: a table (verdict,
+pairs, seeds, the effect the seeds detect, the paper's margins) and the verdicts in words."""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import Markdown
+
+from rga.study.report.formats import MISSING
+from rga.study.report.styling import styled
+
+__all__ = [
+    "DETECTABLE",
+    "MARGIN",
+    "PAIR_COLUMNS",
+    "claims_table",
+    "pair_rows",
+    "verdict_sentences",
+]
+
+DETECTABLE = "detectable at 80 % power"
+MARGIN = "margin, 95 % CI"
+
+
+def claims_table(
+    claims: pd.DataFrame,
+    experiment: str | None = None,
+    run: bool = True,
+    keys: tuple[str, ...] = ("claim", "metric"),
+    sides: bool = False,
+):
+    """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
+    when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler.
+
+    With ``run``: one line per pair (:func:`pair_rows`), ``keys`` and the verdict as the index
+    (each written once), then the pair's cells, and on the claim's first line its seeds ("2 of
+    5" where the study plans more), the smallest effect the seeds detect with 80 % power (and
+    why not testable, where a claim is not) and the paper's margins (with ``sides``, our two
+    sides' mean ± sd first). Without: ``keys`` and the paper's margins. A sentence when there is
+    no such claim."""
+    rows = claims if experiment is None else claims[claims["experiment"] == experiment]
+    rows = rows[(rows["verdict"] != "not run") == run]
+    if rows.empty:
+        return Markdown(
+            "No claim of this experiment has runs yet." if run else "None: every claim has runs."
+        )
+    paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
+    keys = list(keys)
+    if rows["runs of"].nunique() > 1:  # several studies: named by profile if that tells them apart
+        by_profile = "profile" in rows and rows["profile"].nunique() == rows["runs of"].nunique()
+        keys.append("profile" if by_profile else "runs of")
+    table = rows.assign(
+        **{
+            DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()],
+        }
+    )
+    if "seeds planned" in rows:  # "2 of 5": the study plans more seeds (verdict "pending")
+        table["seeds"] = [
+            f"{n} of {int(p)}" if pd.notna(p) and p else str(n)
+            for n, p in zip(rows["seeds"], rows["seeds planned"], strict=True)
+        ]
+    if not run:
+        table = table.set_index(keys)[paper_columns].replace("", MISSING).astype(str)
+        return styled(table, nowrap=True)
+    per_claim = [*(["better side", "worse side"] if sides else []), "seeds", DETECTABLE]
+    if "why not testable" in rows and (rows["why not testable"] != "").any():
+        per_claim.append("why not testable")
+    long = []
+    for _, row in table.iterrows():
+        shared = {c: str(row[c]) if row[c] != "" else MISSING for c in per_claim + paper_columns}
+        pairs = pair_rows(list(row["pairs"]), row["metric"]) or [
+            dict.fromkeys(PAIR_COLUMNS, MISSING)
+        ]
+        for i, pair in enumerate(pairs):  # the claim's own cells on its first pair's line only
+            cells = shared if i == 0 else dict.fromkeys(shared, "")
+            long.append({**{k: row[k] for k in keys}, "verdict": row["verdict"], **pair, **cells})
+    out = pd.DataFrame(long).set_index([*keys, "verdict"])
+    wrapped = ("why not testable", "better side", "worse side")
+    return styled(out.astype(str), nowrap=[c for c in out.columns if c not in wrapped])
+
+
+PAIR_COLUMNS = ("pair", "difference, 95 % CI", "Holm p", "pair verdict", "by seed")
+
+
+def pair_rows(pairs: list[dict], metric: str) -> list[dict]:
+    """A claim's pairs, one dict each (``PAIR_COLUMNS``): the pair's name, its mean difference
+    with the 95 % t-interval, the Holm-adjusted p, its verdict and the differences of seeds 0, 1,
+    ... in order ("s3:" marks a seed after a gap)."""
+    digits = _digits(metric)
+    out = []
+    for pair in pairs:
+        interval = (
+            ""
+            if pd.isna(pair["low"])
+            else f" [{pair['low']:+.{digits}f}, {pair['high']:+.{digits}f}]"
+        )
+        seeds = [s for s, _ in pair["by seed"]]
+        labelled = seeds != list(range(len(seeds)))
+        values = ", ".join(
+            (f"s{s}: " if labelled else "") + f"{v:+.{digits}f}" for s, v in pair["by seed"]
+        )
+        out.append(
+            {
+                "pair": _pair_label(pair, pairs),
+                "difference, 95 % CI": f"{pair['mean']:+.{digits}f}{interval}",
+                "Holm p": MISSING if pd.isna(pair["p"]) else f"{pair['p']:.3f}",
+                "pair verdict": pair["verdict"],
+                "by seed": values,
+            }
+        )
+    return out
+
+
+def _digits(metric: str) -> int:
+    return 1 if metric in ("mAP", "R1") else 3
+
+
+def _pair_label(pair: dict, pairs: list[dict]) -> str:
+    """The pair's name: "vs CBAM-CS conv2-5_x" when every pair of the claim has the same better
+    setting, "RGA-SC conv3_x vs" when they share the worse one, else "A vs B"."""
+    if len({p["better"] for p in pairs}) == 1:
+        return f"vs {pair['worse']}"
+    if len({p["worse"] for p in pairs}) == 1:
+        return f"{pair['better']} vs"
+    return f"{pair['better']} vs {pair['worse']}"
+
+
+def _points(row: pd.Series, value: float) -> str:
+    """ "1.2 points" for R1 and mAP, "0.043" for attention scores; "–" for NaN."""
+    if pd.isna(value):
+        return MISSING
+    return f"{value:.1f} points" if row["metric"] in ("mAP", "R1") else f"{value:.3f}"
+
+
+def _metric_phrase(row: pd.Series) -> str:
+    """One metric's verdict in words: "*reversed* in mAP (RGA-SC conv2-5_x − Baseline -3.5,
+    95 % CI [-4.3, -2.7], Holm p 0.002)" for each decided pair; for an inconclusive claim, what
+    its intervals rule out and what its seeds could detect."""
+    digits = _digits(row["metric"])
+    pairs = list(row["pairs"])
+    decided = [p for p in pairs if p["verdict"] in ("holds", "reversed")]
+    verdict = f"*{row['verdict']}* in {row['metric']}"
+    if row["verdict"] in ("holds", "reversed", "mixed"):
+        shown = "; ".join(
+            f"{p['better']} − {p['worse']} {p['mean']:+.{digits}f}, 95 % CI "
+            f"[{p['low']:+.{digits}f}, {p['high']:+.{digits}f}], Holm p {p['p']:.3f}"
+            for p in decided
+        )
+        undecided = len(pairs) - len(decided)
+        rest = f"; {undecided} of {len(pairs)} pairs undecided" if undecided else ""
+        return f"{verdict} ({shown}{rest})"
+    detect = f"the seeds detect {_points(row, row['detectable'])} with 80 % power"
+    bound = row["rules out above"]
+    if pd.notna(bound) and bound <= 0:
+        return (
+            f"{verdict}: every pair's 95 % interval lies below zero (the highest bound "
+            f"{_points(row, bound)}), so no gain is left open, but not every pair is decided "
+            f"after Holm's correction; {detect}"
+        )
+    return (
+        f"{verdict}: a gain above {_points(row, bound)} over any setting of the worse side is "
+        f"ruled out at 95 %, and {detect}"
+    )
+
+
+def verdict_sentences(claims: pd.DataFrame) -> Markdown:
+    """The verdicts of :func:`rga.study.report.claims.check_claims` rows (one group of runs) in
+    words, one item per claim: each metric's verdict with its decided pairs (mean difference,
+    95 % t-interval, Holm p) or, when inconclusive, what it rules out and what the seeds detect,
+    and the number of seeds; "pending" with the seeds in and planned; "not testable" with why.
+    Claims without runs are left out; a sentence when none has any."""
+    rows = claims[claims["verdict"] != "not run"]
+    if rows.empty:
+        return Markdown("No claim has runs in this study yet.")
+    items = []
+    for text, group in rows.groupby("claim", sort=False):
+        first = group.iloc[0]
+        source = f" ({first['source']})" if first.get("source") else ""
+        planned = first.get("seeds planned")
+        if (group["verdict"] == "pending").any():
+            body = f"*pending*: {int(first['seeds'])} of {int(planned)} planned seeds are in."
+        elif (group["verdict"] == "not testable").any():
+            body = f"*not testable*: {first['why not testable']}."
+        else:
+            seeds = int(group["seeds"].min())
+            body = " and ".join(_metric_phrase(r) for _, r in group.iterrows())
+            body = f"{body}; {seeds} seed{'s' if seeds != 1 else ''}."
+        items.append(f"- **{text}**{source}: {body}")
+    return Markdown("\n".join(items))
