@@ -195,7 +195,8 @@ class ExperimentPage:
         return plot_curves(curves_long(self.shown_runs()))
 
     def claims_table(self, run: bool = True):
-        return claims_table(self.claims, run=run)
+        """The shown study's claim checks (:func:`claims_table`), one line per pair."""
+        return claims_table(self.claims[self.claims["profile"] == self.profile], run=run)
 
     def verdict_sentences(self, profile: str = DEVIATION) -> Markdown:
         """The verdicts of ``profile``'s runs in words (the prose of the page describes it)."""

@@ -13,6 +13,7 @@ __all__ = [
     "DETECTABLE",
     "MARGIN",
     "PAIR_COLUMNS",
+    "SEEDS",
     "claims_table",
     "pair_rows",
     "verdict_sentences",
@@ -32,11 +33,11 @@ def claims_table(
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler.
 
-    With ``run``: one line per pair (:func:`pair_rows`), ``keys`` and the verdict as the index
-    (each written once), then the pair's cells, and on the claim's first line its seeds ("2 of
-    5" where the study plans more), the smallest effect the seeds detect with 80 % power (and
-    why not testable, where a claim is not) and the paper's margins (with ``sides``, our two
-    sides' mean ± sd first). Without: ``keys`` and the paper's margins. A sentence when there is
+    With ``run``: one line per pair (:func:`pair_rows`), ``keys`` as the index (written once),
+    then on the claim's first line its verdict, the pair's cells, and on that first line again
+    its seeds ("2 of 5" where the study plans more) with the smallest effect they detect with
+    80 % power (and why not testable, where a claim is not) and the paper's margins (with
+    ``sides``, our two sides' mean ± sd first). Without: ``keys`` and the paper's margins. A sentence when there is
     no such claim."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
@@ -62,7 +63,8 @@ def claims_table(
     if not run:
         table = table.set_index(keys)[paper_columns].replace("", MISSING).astype(str)
         return styled(table, nowrap=True)
-    per_claim = [*(["better side", "worse side"] if sides else []), "seeds", DETECTABLE]
+    table[SEEDS] = [f"{n}; {d}" for n, d in zip(table["seeds"], table[DETECTABLE], strict=True)]
+    per_claim = [*(["better side", "worse side"] if sides else []), SEEDS]
     if "why not testable" in rows and (rows["why not testable"] != "").any():
         per_claim.append("why not testable")
     long = []
@@ -72,20 +74,23 @@ def claims_table(
             dict.fromkeys(PAIR_COLUMNS, MISSING)
         ]
         for i, pair in enumerate(pairs):  # the claim's own cells on its first pair's line only
-            cells = shared if i == 0 else dict.fromkeys(shared, "")
-            long.append({**{k: row[k] for k in keys}, "verdict": row["verdict"], **pair, **cells})
-    out = pd.DataFrame(long).set_index([*keys, "verdict"])
+            first = i == 0
+            cells = shared if first else dict.fromkeys(shared, "")
+            verdict = row["verdict"] if first else ""
+            long.append({**{k: row[k] for k in keys}, "verdict": verdict, **pair, **cells})
+    out = pd.DataFrame(long).set_index(keys)
     wrapped = ("why not testable", "better side", "worse side")
     return styled(out.astype(str), nowrap=[c for c in out.columns if c not in wrapped])
 
 
-PAIR_COLUMNS = ("pair", "difference, 95 % CI", "Holm p", "pair verdict", "by seed")
+PAIR_COLUMNS = ("pair", "difference, 95 % CI", "Holm p, pair's verdict", "by seed")
+SEEDS = "seeds; detectable at 80 % power"
 
 
 def pair_rows(pairs: list[dict], metric: str) -> list[dict]:
     """A claim's pairs, one dict each (``PAIR_COLUMNS``): the pair's name, its mean difference
-    with the 95 % t-interval, the Holm-adjusted p, its verdict and the differences of seeds 0, 1,
-    ... in order ("s3:" marks a seed after a gap)."""
+    with the 95 % t-interval, the Holm-adjusted p with the pair's verdict, and the differences
+    of seeds 0, 1, ... in order ("s3:" marks a seed after a gap)."""
     digits = _digits(metric)
     out = []
     for pair in pairs:
@@ -103,8 +108,9 @@ def pair_rows(pairs: list[dict], metric: str) -> list[dict]:
             {
                 "pair": _pair_label(pair, pairs),
                 "difference, 95 % CI": f"{pair['mean']:+.{digits}f}{interval}",
-                "Holm p": MISSING if pd.isna(pair["p"]) else f"{pair['p']:.3f}",
-                "pair verdict": pair["verdict"],
+                "Holm p, pair's verdict": (
+                    pair["verdict"] if pd.isna(pair["p"]) else f"{pair['p']:.3f} {pair['verdict']}"
+                ),
                 "by seed": values,
             }
         )

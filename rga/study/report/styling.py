@@ -31,8 +31,9 @@ def styled(
         style = style.set_table_styles(
             [{"selector": "td, th.row_heading", "props": "white-space: pre;"}], overwrite=False
         )
-    elif nowrap:
-        style = style.set_properties(subset=list(nowrap), **{"white-space": "pre"})
+    elif nowrap:  # by column, as CSS: unlike set_properties this allows a repeated index
+        rules = [{"selector": "td", "props": "white-space: pre;"}]
+        style = style.set_table_styles(dict.fromkeys(nowrap, rules), overwrite=False)
     return style
 
 
