@@ -172,9 +172,9 @@ def test_a_claim_of_the_study_is_pending_until_its_planned_seeds_are_in():
         row = check_claims({"plugin_position": r}).set_index(["claim", "metric"])
         assert row.loc[(all_four.text, "mAP"), "verdict"] == expected, profile
     shown = sections.claims_table(check_claims({"plugin_position": r}, only_given=True)).data
-    assert shown.loc[(all_four.text, "mAP"), "seeds; detectable at 80 % power"].startswith(
-        "3 of 5;"
-    )
+    mine = shown[shown["claim"].str.startswith(all_four.text)].index[0]
+    assert shown.loc[mine, "metric: verdict"] == "mAP: pending"
+    assert shown.loc[mine, "seeds, detectable at 80 % power"].startswith("3 of 5\n")
     five = {k: v + [v[-1] + 1, v[-1] + 2] for k, v in values.items()}
     row = check_claims({"plugin_position": runs(five).assign(profile="pretrained")})
     row = row.set_index(["claim", "metric"]).loc[(all_four.text, "mAP")]
@@ -517,11 +517,11 @@ def test_pair_rows_name_each_pair_once_with_its_seeds():
             "low": -4.3, "high": -2.7, "p": 0.007, "verdict": "reversed",
             "by seed": [(0, -3.6), (1, -2.6), (2, -4.3)]}  # fmt: skip
     assert pair_rows([pair], "mAP") == [
-        {"pair": "vs Baseline", "difference, 95 % CI": "-3.5 [-4.3, -2.7]",
-         "Holm p, pair's verdict": "0.007 reversed", "by seed": "-3.6, -2.6, -4.3"}
+        {"pair": "vs Baseline", "difference, 95 % CI": "-3.5 [-4.3, -2.7]\nby seed: -3.6, -2.6, -4.3",
+         "Holm p, pair's verdict": "0.007\nreversed"}
     ]  # fmt: skip
     gap = {**pair, "worse": "CBAM-CS conv2-5_x", "by seed": [(0, 1.0), (3, 2.0)]}
-    assert pair_rows([pair, gap], "mAP")[1]["by seed"] == "s0: +1.0, s3: +2.0"
+    assert pair_rows([pair, gap], "mAP")[1]["difference, 95 % CI"].endswith("s0: +1.0, s3: +2.0")
     shared_worse = [pair, {**pair, "better": "RGA-S conv2-5_x"}]
     assert pair_rows(shared_worse, "mAP")[0]["pair"] == "RGA-SC conv2-5_x vs"
     assert pair_rows([], "mAP") == []
@@ -538,9 +538,9 @@ def test_the_claims_table_has_a_line_per_pair_and_the_claims_cells_once():
         "seeds": 3, "detectable": 2.0, "paper, Market-1501": "+1.0 (holds)",
     }])  # fmt: skip
     shown = claims_table(claims).data
-    assert list(shown.index) == [("A beats B and C", "mAP")] * 2
-    assert list(shown["verdict"]) == ["mixed", ""]  # the claim's cells on its first line only
+    # the claim with the paper's check, and the metric's verdict and seeds, on the first line only
+    assert list(shown["claim"]) == ["A beats B and C\npaper: Market-1501 +1.0 (holds)", ""]
+    assert list(shown["metric: verdict"]) == ["mAP: mixed", ""]
     assert list(shown["pair"]) == ["vs B", "vs C"]  # the shared better side named once, above
-    assert list(shown["Holm p, pair's verdict"]) == ["0.010 holds", "0.200 undecided"]
-    assert list(shown["seeds; detectable at 80 % power"]) == ["3; 2.0 points", ""]
-    assert list(shown["paper, Market-1501"]) == ["+1.0 (holds)", ""]
+    assert list(shown["Holm p, pair's verdict"]) == ["0.010\nholds", "0.200\nundecided"]
+    assert list(shown["seeds, detectable at 80 % power"]) == ["3\n2.0 points", ""]

@@ -33,12 +33,12 @@ def claims_table(
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
     when None) whose verdict is not "not run" (``run``) or is (not ``run``), as a Styler.
 
-    With ``run``: one line per pair (:func:`pair_rows`), ``keys`` as the index (written once),
-    then on the claim's first line its verdict, the pair's cells, and on that first line again
-    its seeds ("2 of 5" where the study plans more) with the smallest effect they detect with
-    80 % power (and why not testable, where a claim is not) and the paper's margins (with
-    ``sides``, our two sides' mean ± sd first). Without: ``keys`` and the paper's margins. A sentence when there is
-    no such claim."""
+    With ``run``: one line per pair (:func:`pair_rows`), narrow enough for the text column: the
+    claim with the paper's own check of it on its first line, each metric's verdict (and why not
+    testable) and its seeds ("2 of 5" where the study plans more) with the smallest effect they
+    detect at 80 % power on that metric's first line (with ``sides``, our two sides' mean ± sd
+    last). Without ``run``: ``keys`` and the paper's margins. A sentence when there is no such
+    claim."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
     if rows.empty:
@@ -63,34 +63,55 @@ def claims_table(
     if not run:
         table = table.set_index(keys)[paper_columns].replace("", MISSING).astype(str)
         return styled(table, nowrap=True)
-    table[SEEDS] = [f"{n}; {d}" for n, d in zip(table["seeds"], table[DETECTABLE], strict=True)]
-    per_claim = [*(["better side", "worse side"] if sides else []), SEEDS]
-    if "why not testable" in rows and (rows["why not testable"] != "").any():
-        per_claim.append("why not testable")
     long = []
-    for _, row in table.iterrows():
-        shared = {c: str(row[c]) if row[c] != "" else MISSING for c in per_claim + paper_columns}
-        pairs = pair_rows(list(row["pairs"]), row["metric"]) or [
-            dict.fromkeys(PAIR_COLUMNS, MISSING)
-        ]
-        for i, pair in enumerate(pairs):  # the claim's own cells on its first pair's line only
-            first = i == 0
-            cells = shared if first else dict.fromkeys(shared, "")
-            verdict = row["verdict"] if first else ""
-            long.append({**{k: row[k] for k in keys}, "verdict": verdict, **pair, **cells})
-    out = pd.DataFrame(long).set_index(keys)
-    wrapped = ("why not testable", "better side", "worse side")
-    return styled(out.astype(str), nowrap=[c for c in out.columns if c not in wrapped])
+    for _, group in table.groupby([keys[0], *keys[2:]], sort=False):
+        for m, (_, row) in enumerate(group.iterrows()):
+            pairs = pair_rows(list(row["pairs"]), row["metric"]) or [
+                dict.fromkeys(PAIR_COLUMNS, MISSING)
+            ]
+            for i, pair in enumerate(pairs):  # a claim's and a metric's cells on their first line
+                first = i == 0
+                line = {
+                    "claim": _claim_cell(row, keys, paper_columns) if first and m == 0 else "",
+                    "metric: verdict": _verdict_cell(row) if first else "",
+                    **pair,
+                    SEEDS: f"{row['seeds']}\n{row[DETECTABLE]}" if first else "",
+                }
+                if sides:
+                    for side in ("better side", "worse side"):
+                        line[side] = str(row[side]) if first else ""
+                long.append(line)
+    out = pd.DataFrame(long)
+    return styled(
+        out.astype(str), index=False, nowrap=["metric: verdict", "difference, 95 % CI", SEEDS]
+    )
 
 
-PAIR_COLUMNS = ("pair", "difference, 95 % CI", "Holm p, pair's verdict", "by seed")
-SEEDS = "seeds; detectable at 80 % power"
+def _claim_cell(row: pd.Series, keys: list[str], paper_columns: list[str]) -> str:
+    """The claim's text, the study when the table holds several, and the paper's own check of
+    it on each dataset ("paper: CUHK03 (L) +2.2 (holds); Market-1501 +1.8 (holds)")."""
+    text = str(row["claim"])
+    text += "".join(f" ({row[k]})" for k in keys[2:])
+    paper = [f"{c.removeprefix('paper, ')} {row[c]}" for c in paper_columns if row[c] != ""]
+    return text + (f"\npaper: {'; '.join(paper)}" if paper else "")
+
+
+def _verdict_cell(row: pd.Series) -> str:
+    """ "mAP: reversed"; a claim that is not testable says why."""
+    why = row.get("why not testable", "")
+    return f"{row['metric']}: {row['verdict']}" + (
+        f"\n({why})" if isinstance(why, str) and why else ""
+    )
+
+
+PAIR_COLUMNS = ("pair", "difference, 95 % CI", "Holm p, pair's verdict")
+SEEDS = "seeds, detectable at 80 % power"
 
 
 def pair_rows(pairs: list[dict], metric: str) -> list[dict]:
     """A claim's pairs, one dict each (``PAIR_COLUMNS``): the pair's name, its mean difference
-    with the 95 % t-interval, the Holm-adjusted p with the pair's verdict, and the differences
-    of seeds 0, 1, ... in order ("s3:" marks a seed after a gap)."""
+    with the 95 % t-interval over the differences of seeds 0, 1, ... in order ("s3:" marks a
+    seed after a gap), and the Holm-adjusted p over the pair's verdict."""
     digits = _digits(metric)
     out = []
     for pair in pairs:
@@ -107,11 +128,10 @@ def pair_rows(pairs: list[dict], metric: str) -> list[dict]:
         out.append(
             {
                 "pair": _pair_label(pair, pairs),
-                "difference, 95 % CI": f"{pair['mean']:+.{digits}f}{interval}",
+                "difference, 95 % CI": f"{pair['mean']:+.{digits}f}{interval}\nby seed: {values}",
                 "Holm p, pair's verdict": (
-                    pair["verdict"] if pd.isna(pair["p"]) else f"{pair['p']:.3f} {pair['verdict']}"
+                    pair["verdict"] if pd.isna(pair["p"]) else f"{pair['p']:.3f}\n{pair['verdict']}"
                 ),
-                "by seed": values,
             }
         )
     return out
