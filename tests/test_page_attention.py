@@ -242,3 +242,38 @@ def test_the_answer_cites_the_scores_and_verdicts_it_is_given():
     assert "seeds): all 2 are inconclusive." in answer(precision, claims, "p", "p").data
     empty = answer(precision.iloc[:0], claims, "p", "the study p").data
     assert not any(ch.isdigit() for ch in empty)  # nothing recorded: no number
+
+
+def test_the_fourth_map_numbers_are_those_of_the_profile_asked():
+    import pandas as pd
+
+    from rga.study.pages.attention import fourth_map_numbers
+
+    runs = pd.DataFrame({"run_id": ["a0", "a1", "b0", "x"], "profile": ["p", "p", "p", "q"]})
+    precision = pd.DataFrame(
+        {
+            "run_id": ["a0", "a1", "b0", "x", "a0"],
+            "setting": [
+                "RGA-SC conv2-5_x",
+                "RGA-SC conv2-5_x",
+                "CBAM-CS conv2-5_x",
+                "RGA-SC conv2-5_x",
+                "RGA-SC conv2-5_x",
+            ],
+            "stage": [4, 4, 4, 4, 3],
+            "mass_on_person": [0.20, 0.30, 0.40, 0.99, 0.99],
+            "auroc": [0.15, 0.65, 0.5, 0.99, 0.99],
+            "chance": [0.3, 0.3, 0.3, 0.3, 0.3],
+        }
+    )
+    assert (
+        fourth_map_numbers(precision, runs, "p")
+        == {
+            "mass_low": "0.25",  # RGA-SC's mean over its two seeds; the other profile and stage 3 left out
+            "mass_high": "0.40",
+            "chance": "0.300",
+            "rga_sc_auroc_low": "0.15",
+            "rga_sc_auroc_high": "0.65",
+        }
+    )
+    assert fourth_map_numbers(precision, runs, "none")["mass_low"] == "–"

@@ -44,6 +44,7 @@ __all__ = [
     "draw_grid_map",
     "draw_person_outline",
     "figure_caption",
+    "fourth_map_numbers",
     "listed",
     "map_range",
     "module_label",
@@ -446,3 +447,26 @@ def parts_sentences(parts: pd.DataFrame) -> list[str]:
             f"{bottom} ({gates[bottom]:.3f}); {versus}"
         )
     return sentences
+
+
+def fourth_map_numbers(precision: pd.DataFrame, runs: pd.DataFrame, profile: str) -> dict[str, str]:
+    """What the page's prose cites of the fourth module's scores in ``profile``'s runs: the
+    lowest and highest mean over seeds of the mass on the person across settings
+    (``mass_low``, ``mass_high``), the uniform map's share (``chance``, the mean mask area) and
+    the lowest and highest AUROC of RGA-SC conv2-5_x's seeds (``rga_sc_auroc_low``/``_high``);
+    "–" where there is none."""
+    ids = set(runs.loc[runs["profile"] == profile, "run_id"]) if not runs.empty else set()
+    fourth = precision[(precision["stage"] == 4) & precision["run_id"].isin(ids)]
+    if fourth.empty:
+        return dict.fromkeys(
+            ("mass_low", "mass_high", "chance", "rga_sc_auroc_low", "rga_sc_auroc_high"), "–"
+        )
+    means = fourth.groupby("setting")["mass_on_person"].mean()
+    rga_sc = fourth.loc[fourth["setting"] == setting_label("rga-sc", (1, 2, 3, 4)), "auroc"]
+    return {
+        "mass_low": f"{means.min():.2f}",
+        "mass_high": f"{means.max():.2f}",
+        "chance": f"{fourth['chance'].mean():.3f}",
+        "rga_sc_auroc_low": f"{rga_sc.min():.2f}" if not rga_sc.empty else "–",
+        "rga_sc_auroc_high": f"{rga_sc.max():.2f}" if not rga_sc.empty else "–",
+    }
