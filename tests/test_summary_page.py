@@ -51,6 +51,34 @@ def test_claims_summary_has_one_row_per_claim_with_ours_and_the_caveat():
     assert table.loc["a", "paper, mAP, Market-1501"] == "+4.4 (holds)"
 
 
+def test_a_claim_whose_runs_trained_on_several_cpus_says_so():
+    assert summary.cpu_family("Intel(R) Xeon(R) Processor @ 2.80GHz") == "Intel Xeon"
+    assert summary.cpu_family("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert summary.cpu_family("AMD EPYC 7B13") == "AMD EPYC"
+    claims = pd.DataFrame(
+        [
+            _row("a", "pretrained", "mAP", "inconclusive", [_pair(-0.5, -0.9, 0.1, "undecided")]),
+            _row("b", "pretrained", "mAP", "inconclusive",
+                 [_pair(0.3, -0.8, 1.4, "undecided", "RGA-SC w/o Rel. conv2-5_x")]),
+            _row("c", "pretrained", "mAP", "not run", []),
+        ]
+    )  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            "profile": ["pretrained"] * 4 + ["pretrained-ones"],
+            "setting": ["RGA-SC conv2-5_x", "Baseline", "Baseline", "RGA-SC w/o Rel. conv2-5_x",
+                        "RGA-SC w/o Rel. conv2-5_x"],
+            "hardware": ["AMD EPYC", "Intel(R) Xeon(R) Processor @ 2.80GHz",
+                         "Intel(R) Xeon(R) Processor", "AMD EPYC", "Intel(R) Xeon(R) Processor"],
+        }
+    )  # fmt: skip
+    assert summary.cpus_of_claims(claims, runs, "pretrained") == {"a": ["AMD EPYC", "Intel Xeon"]}
+    table = summary.claims_summary(claims, "pretrained", None, runs).set_index("claim")
+    assert table.loc["a", "caveat"].startswith("its runs trained on 2 CPUs (AMD EPYC, Intel Xeon)")
+    assert table.loc["b", "caveat"].startswith("these seeds detect")  # one CPU: no CPU caveat
+    assert table.loc["c", "caveat"] == "–"
+
+
 def test_compute_table_counts_each_run_once_per_study_in_cpu_hours():
     runs = pd.DataFrame(
         {

@@ -28,6 +28,8 @@ __all__ = [
     "claims_summary",
     "example_run_id",
     "compute_table",
+    "cpu_family",
+    "cpus_of_claims",
     "headline_figure",
     "glossary_tables",
     "outside_evidence",
@@ -56,12 +58,42 @@ def _ours(pairs: list[dict]) -> str:
     return f"{len(pairs)} pairs: {means[0]:+.1f} to {means[-1]:+.1f}"
 
 
-def _caveat(row: pd.Series, depends: bool) -> str:
-    """The one caveat that matters most for a claim's verdict."""
+def cpu_family(hardware) -> str:
+    """ "AMD EPYC" or "Intel Xeon" from a results file's CPU string (the same CPU is written
+    with and without its clock speed); the string itself otherwise."""
+    text = str(hardware)
+    for family in ("AMD EPYC", "Intel Xeon"):
+        if all(word in text for word in family.split()):
+            return family
+    return text
+
+
+def cpus_of_claims(claims: pd.DataFrame, runs: pd.DataFrame, profile: str) -> dict[str, list]:
+    """{claim: the CPU families its runs of ``profile`` trained on}, for the claims whose
+    settings (both sides of every pair) were trained on more than one."""
+    rows = claims[(claims["profile"] == profile) & (claims["metric"] == PRIMARY)]
+    mine = runs[runs["profile"] == profile] if not runs.empty else runs
+    out = {}
+    for claim, pairs in zip(rows["claim"], rows["pairs"], strict=True):
+        settings = {p[side] for p in pairs for side in ("better", "worse")}
+        used = mine[mine["setting"].isin(settings)] if not mine.empty else mine
+        families = sorted({cpu_family(h) for h in used["hardware"].dropna()}) if len(used) else []
+        if len(families) > 1:
+            out[claim] = families
+    return out
+
+
+def _caveat(row: pd.Series, depends: bool, cpus: list | None = None) -> str:
+    """The one caveat that matters most for a claim's verdict (none before it has runs)."""
+    if row["verdict"] == "not run":
+        return ""
     if row["verdict"] == "not testable":
         return "a model on one side did not train"
     if depends:
         return "the verdict changes with the evaluated feature (z or z_hat)"
+    if cpus:
+        return (f"its runs trained on {len(cpus)} CPUs ({', '.join(cpus)}); the same run differs "
+                "between CPUs (Reproduce page)")  # fmt: skip
     if row["verdict"] == "inconclusive" and not math.isnan(row["detectable"]):
         return f"these seeds detect {row['detectable']:.1f} points; smaller effects go unseen"
     if row["verdict"] == "mixed":
@@ -71,12 +103,16 @@ def _caveat(row: pd.Series, depends: bool) -> str:
 
 
 def claims_summary(
-    claims: pd.DataFrame, profile: str, sensitivity: pd.DataFrame | None = None
+    claims: pd.DataFrame,
+    profile: str,
+    sensitivity: pd.DataFrame | None = None,
+    runs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per accuracy claim of ``profile``: the claim, the paper's margin on each dataset
     (the ``paper, ...`` columns of ``check_claims``), ours in mAP (the pairs' mean differences,
     percentage points), the verdict in mAP and in R1, and the caveat that matters.
-    ``sensitivity``: ``feature_sensitivity`` rows, to mark a verdict that depends on the feature."""
+    ``sensitivity``: ``feature_sensitivity`` rows, to mark a verdict that depends on the feature;
+    ``runs``: the study's runs, to mark a claim whose runs trained on several CPUs."""
     rows = claims[(claims["profile"] == profile) & claims["metric"].isin(["mAP", "R1"])]
     depends = set()
     if sensitivity is not None and not sensitivity.empty:
@@ -85,6 +121,7 @@ def claims_summary(
         ]
         depends = set(flagged["claim"])
     paper_columns = [c for c in claims.columns if c.startswith("paper, ")]
+    cpus = cpus_of_claims(claims, runs, profile) if runs is not None else {}
     out = []
     for claim, g in rows.groupby("claim", sort=False):
         primary = g[g["metric"] == PRIMARY].iloc[0]
@@ -96,7 +133,7 @@ def claims_summary(
                 "ours, mAP (points, 95 % CI)": _ours(list(primary["pairs"])),
                 "verdict, mAP": primary["verdict"],
                 "verdict, R1": r1["verdict"].iloc[0] if not r1.empty else MISSING,
-                "caveat": _caveat(primary, claim in depends) or MISSING,
+                "caveat": _caveat(primary, claim in depends, cpus.get(claim)) or MISSING,
             }
         )
     return pd.DataFrame(out)
@@ -193,7 +230,9 @@ class SummaryPage:
         self.profile = summary_profile(self.claims)
         self.runs = load_runs()
         by_experiment = {e: load_runs(e) for e in PAPER_TABLES}
-        self.table = claims_summary(self.claims, self.profile, feature_sensitivity(by_experiment))
+        self.table = claims_summary(
+            self.claims, self.profile, feature_sensitivity(by_experiment), self.runs
+        )
 
     def glue_values(self) -> dict[str, str]:
         """The numbers the page's text cites: the study shown, the number of claims, of each
