@@ -132,7 +132,16 @@ class ExperimentPage:
         return Markdown(f"{what}: {PROFILE_NAMES[self.profile]} (`{self.profile}` profile).")
 
     def status(self) -> Markdown:
-        return status(self.runs, self.experiment)
+        """What the shown study's runs are, and how many runs of the other study the page
+        leaves to the Results page."""
+        text = status(self.shown_runs(), self.experiment).data
+        others = self.runs if self.runs.empty else self.runs[self.runs["profile"] != self.profile]
+        if not others.empty:
+            counts = others.groupby("profile", sort=False)["run_id"].nunique()
+            listed = "; ".join(f"{n} of the `{p}` profile" for p, n in counts.items())
+            text += (f" This page shows one study; the folder's other runs ({listed}) are "
+                     "counted on the Results page.")  # fmt: skip
+        return Markdown(text)
 
     def answer(self) -> Markdown:
         """The page's answer in two or three sentences: this table's claims grouped by their
@@ -159,21 +168,22 @@ class ExperimentPage:
     def comparison(self):
         """The paper's table beside ours (:func:`paper_vs_ours_table`)."""
         spec = PAPER_TABLES[self.experiment]
-        table = paper_vs_ours_table(self.runs, self.paper, table=spec.table)
+        table = paper_vs_ours_table(self.shown_runs(), self.paper, table=spec.table)
         caption = f"{spec.title[0].upper()}{spec.title[1:]}: the paper (real data, one run each)"
-        if not self.runs.empty:
+        if not self.shown_runs().empty:
             caption += " beside ours (SynthReID; mean ± sd over seeds, 95 % CI below)"
         return styled(table, caption, nowrap=True)
 
     def ordering(self, metric: str = "mAP"):
         """The paper's ranking of the settings beside ours, best first (:func:`ordering_table`)."""
-        table = ordering_table(self.runs, self.paper, PAPER_TABLES[self.experiment].table, metric)
-        what = "The settings both have" if not self.runs.empty else "The paper's settings"
+        runs = self.shown_runs()
+        table = ordering_table(runs, self.paper, PAPER_TABLES[self.experiment].table, metric)
+        what = "The settings both have" if not runs.empty else "The paper's settings"
         where = f", all after {table.attrs['position']}" if table.attrs.get("position") else ""
         return styled(table, f"{what}{where}, best {metric} first", nowrap=True)
 
     def ordering_sentence(self, metric: str = "mAP") -> Markdown:
-        return ordering_sentence(self.runs, self.paper, self.experiment, metric)
+        return ordering_sentence(self.shown_runs(), self.paper, self.experiment, metric)
 
     def gains_figure(self) -> Figure:
         """Each setting's gain over its baseline, the paper's and the shown study's."""
