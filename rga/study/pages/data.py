@@ -56,15 +56,16 @@ def presets_table() -> pd.DataFrame:
 
 @dataclasses.dataclass
 class Sample:
-    """SynthReID generated into a temporary folder (``root``), loaded (``dataset``) at ``size``
-    (height, width); :meth:`remove` deletes the folder."""
+    """SynthReID generated into a temporary ``folder`` (the dataset's own folder, ``root``, is
+    inside it), loaded (``dataset``) at ``size`` (height, width); :meth:`remove` deletes it."""
 
+    folder: str
     root: str
     dataset: object
     size: tuple[int, int]
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def smoke_sample() -> Sample:
@@ -78,7 +79,7 @@ def smoke_sample() -> Sample:
     cache = tempfile.mkdtemp(prefix="synthreid-book-")
     root = ensure_synthreid(cache, preset="smoke", **size)
     synth = load_dataset("synthreid", cache, preset="smoke", verbose=False, **size)
-    return Sample(cache, synth, (size["height"], size["width"])), root
+    return Sample(cache, root, synth, (size["height"], size["width"]))
 
 
 def used_data():

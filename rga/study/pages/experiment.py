@@ -11,6 +11,7 @@ never pooled with the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 from IPython.display import Markdown
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 
 from rga.study.pages.summary import DEVIATION, PROFILE_NAMES, summary_profile
 from rga.study.report.claim_text import claims_table, verdict_sentences
-from rga.study.report.claims import study_claims
+from rga.study.report.claims import CLAIM_VERDICTS, study_claims
 from rga.study.report.paper import (
     PAPER_TABLES,
     groups_legend,
@@ -119,7 +120,7 @@ class ExperimentPage:
         return cls(experiment, load_runs(experiment), paper,
                    claims[claims["experiment"] == experiment])  # fmt: skip
 
-    @property
+    @cached_property
     def profile(self) -> str:
         """The study the figures show: the official-init one once its table is complete."""
         return summary_profile(self.claims)
@@ -150,9 +151,8 @@ class ExperimentPage:
                            & (self.claims["metric"] == "mAP")]  # fmt: skip
         if rows.empty:
             return Markdown("**In short.** None of this table's claims has runs yet.")
-        order = ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending", "not run")
         parts = []
-        for verdict in order:
+        for verdict in CLAIM_VERDICTS:
             claims = rows.loc[rows["verdict"] == verdict, "claim"].tolist()
             if claims:
                 named = "; ".join(f"“{c}”" for c in claims)

@@ -224,12 +224,10 @@ def grid_runs() -> pd.DataFrame:
     return load_runs("regime", profiles=("pretrained-ones",))
 
 
-def answer() -> Markdown:
-    """The page's answer: what the rule chose and whether it stands under the official init."""
-    choice = load_choice()
-    text = choice_text(choice, None).data
-    check = init_check(choice).data
-    return Markdown(f"**In short.** {text}{check}")
+def answer(choice: dict | None, check: Markdown) -> Markdown:
+    """The page's answer: what the rule chose (``choice``, :func:`load_choice`) and whether it
+    stands under the official init (``check``, :func:`init_check` of that choice)."""
+    return Markdown(f"**In short.** {choice_text(choice, None).data}{check.data}")
 
 
 def grid_view(runs: pd.DataFrame) -> list:

@@ -21,6 +21,7 @@ from IPython.display import Markdown
 
 from rga.engine.config import ATTENTION_BN_KINDS
 from rga.study.report.claim_text import claims_table, verdict_sentences
+from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.formats import interval_text, mean_sd, t_interval
 from rga.study.report.labels import setting_label, setting_sort_key
 from rga.study.report.styling import styled
@@ -117,7 +118,6 @@ class ResultsPage:
     def answer(self) -> Markdown:
         """In two or three sentences: the verdicts in mAP of each study in the paper's regime,
         counted (the official-init study first), and what the R1 verdicts add."""
-        order = ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending", "not run")
         sentences = []
         for profile, name in ((OFFICIAL, "the official BN init (the study)"),
                               (ONES, "gamma = 1 (the recorded deviation)")):  # fmt: skip
@@ -127,7 +127,7 @@ class ResultsPage:
                 sentences.append(f"With {name}, no claim has runs yet.")
                 continue
             counts = rows["verdict"].value_counts()
-            listed = ", ".join(f"{int(counts[v])} {v}" for v in order if v in counts)
+            listed = ", ".join(f"{int(counts[v])} {v}" for v in CLAIM_VERDICTS if v in counts)
             sentences.append(f"With {name}, the accuracy claims in mAP: {listed}.")
         return Markdown(
             "**In short.** " + " ".join(sentences) + " Each verdict comes from paired per-seed "

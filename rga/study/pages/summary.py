@@ -13,6 +13,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.formats import MISSING, count, decimal
 from rga.study.report.styling import styled
 
@@ -239,7 +240,7 @@ class SummaryPage:
         verdict (in mAP), and the smallest effect three seeds detect (points)."""
         verdicts = self.table["verdict, mAP"].value_counts()
         values = {"summary_study": PROFILE_NAMES[self.profile], "n_claims": str(len(self.table))}
-        for verdict in ("holds", "reversed", "mixed", "inconclusive", "not testable", "pending"):
+        for verdict in (v for v in CLAIM_VERDICTS if v != "not run"):
             values[f"n_{verdict.replace(' ', '_')}"] = str(int(verdicts.get(verdict, 0)))
         claims = self.claims
         three = claims[(claims["profile"] == self.profile) & (claims["metric"] == PRIMARY)

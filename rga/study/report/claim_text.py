@@ -11,7 +11,6 @@ from rga.study.report.styling import styled
 
 __all__ = [
     "DETECTABLE",
-    "MARGIN",
     "PAIR_COLUMNS",
     "SEEDS",
     "claims_table",
@@ -20,14 +19,12 @@ __all__ = [
 ]
 
 DETECTABLE = "detectable at 80 % power"
-MARGIN = "margin, 95 % CI"
 
 
 def claims_table(
     claims: pd.DataFrame,
     experiment: str | None = None,
     run: bool = True,
-    keys: tuple[str, ...] = ("claim", "metric"),
     sides: bool = False,
 ):
     """The claim checks (:func:`rga.study.report.claims.check_claims`) of ``experiment`` (all
@@ -37,7 +34,7 @@ def claims_table(
     claim with the paper's own check of it on its first line, each metric's verdict (and why not
     testable) and its seeds ("2 of 5" where the study plans more) with the smallest effect they
     detect at 80 % power on that metric's first line (with ``sides``, our two sides' mean ± sd
-    last). Without ``run``: ``keys`` and the paper's margins. A sentence when there is no such
+    last). Without ``run``: each claim and metric with the paper's margins. A sentence when there is no such
     claim."""
     rows = claims if experiment is None else claims[claims["experiment"] == experiment]
     rows = rows[(rows["verdict"] != "not run") == run]
@@ -46,15 +43,11 @@ def claims_table(
             "No claim of this experiment has runs yet." if run else "None: every claim has runs."
         )
     paper_columns = [c for c in rows.columns if c.startswith("paper, ")]
-    keys = list(keys)
+    keys = ["claim", "metric"]
     if rows["runs of"].nunique() > 1:  # several studies: named by profile if that tells them apart
         by_profile = "profile" in rows and rows["profile"].nunique() == rows["runs of"].nunique()
         keys.append("profile" if by_profile else "runs of")
-    table = rows.assign(
-        **{
-            DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()],
-        }
-    )
+    table = rows.assign(**{DETECTABLE: [_points(r, r["detectable"]) for _, r in rows.iterrows()]})
     if "seeds planned" in rows:  # "2 of 5": the study plans more seeds (verdict "pending")
         table["seeds"] = [
             f"{n} of {int(p)}" if pd.notna(p) and p else str(n)

@@ -50,6 +50,7 @@ from rga.study.report.verdicts import fit_problem
 
 __all__ = [
     "CLAIMS",
+    "CLAIM_VERDICTS",
     "Claim",
     "check_claims",
     "claim_margins",
@@ -61,6 +62,17 @@ __all__ = [
     "setting_summary",
     "training_fit",
 ]
+
+# Every verdict a claim can get, in the order the pages list them.
+CLAIM_VERDICTS = (
+    "holds",
+    "reversed",
+    "mixed",
+    "inconclusive",
+    "not testable",
+    "pending",
+    "not run",
+)
 
 
 def S(kind: str, positions: str = ALL_FOUR, embedding: str = DEFAULT_EMBEDDING) -> Setting:
