@@ -25,6 +25,15 @@ the figure the target is set on.
     python benchmarks/bench_training.py --models rga-sc --threads 1 --steps 6
     python benchmarks/bench_training.py --cache-dir /tmp/inductor   # reuse a compile cache
 
+At another input size (the scale probe's 192x96, book/scale.md), what trains fastest: another
+profile (its weights left out: they change no timing), the variant ``nchw`` (today's eager step
+without channels_last), and ``--parallel 1 2`` (one worker alone, then two identical workers timed
+at once, as two runs share the machine; ``--parallel`` applies to one thread per worker, two
+workers of two threads would oversubscribe 2 cores). Its full run is the record
+``bench_training_pretrained-192x96.json``::
+
+    python benchmarks/bench_training.py --profile pretrained-192x96 --write   # ~20 min, 2 cores
+
 It writes its JSON record to ``benchmarks/results/bench_training.json``, which the book reads,
 only with --write and a full run (both models, 1 and 2 threads, every variant, the evaluation);
 any other run to ``benchmarks/scratch/`` (``rga.study.bench_records``).
@@ -56,10 +65,19 @@ VARIANTS = {
     "eager": dict(compile=False, channels_last=False, fused_optimizer=False),
     "tuned": dict(compile=False, channels_last=True, fused_optimizer=True),
     "compiled": dict(compile=True, channels_last=True, fused_optimizer=True),
+    "nchw": dict(compile=False, channels_last=False, fused_optimizer=True),
 }
+DEFAULT_VARIANTS = ("eager", "tuned", "compiled")
 BEFORE = "eager"  # also run with new tensors NaN-filled, as rga.engine.determinism did before
 TARGETS = {"run_speedup_min": 1.5}
-FULL_RUN = ("models", "threads", "variants", "no_eval")  # the committed record's
+FULL_RUN = ("models", "threads", "variants", "no_eval", "parallel")  # the record's
+# The full run's options without a parser default: the cpu profile's values.
+FULL_RUN_DEFAULTS = {"variants": list(DEFAULT_VARIANTS), "parallel": [1], "no_eval": False}
+# The full run of another profile, where it differs from the cpu profile's.
+FULL_RUN_OF = {
+    "pretrained-192x96": {"variants": ["nchw", "tuned", "compiled"], "parallel": [1, 2],
+                          "no_eval": True},
+}  # fmt: skip
 
 
 def _load() -> float:
@@ -73,7 +91,10 @@ def _median(values: list[float]) -> float:
 def _config(args: argparse.Namespace, model: str, threads: int, **speed):
     from rga.engine.config import make_config
 
-    return make_config("cpu", **MODELS[model], threads=threads, data_root=args.data_root, **speed)
+    weights = {} if args.profile == "cpu" else {"weights": None}  # a trunk changes no timing
+    return make_config(
+        args.profile, **MODELS[model], threads=threads, data_root=args.data_root, **weights, **speed
+    )
 
 
 def measure(args: argparse.Namespace, model: str, threads: int) -> dict:
@@ -81,21 +102,25 @@ def measure(args: argparse.Namespace, model: str, threads: int) -> dict:
     import torch
 
     import rga.engine.seeding as seeding
+    from rga.data import dataset_summary
     from rga.engine import distributed
     from rga.engine.determinism import determinism
 
     # The loop's own set-up, compile and step, so that what is timed is what train() runs.
-    from rga.engine.train import _compile, _save_last, _set_up, _train_step
+    from rga.engine.train import _compile, _load_data, _save_last, _set_up, _train_step
 
     base = _config(args, model, threads)
     scratch = Path(tempfile.mkdtemp(prefix="bench_training_"))
     result = {"model": model, "threads": threads, "load_start": _load()}
     try:
         with distributed.session("cpu") as ctx, determinism(base, ctx.device):
+            dataset = _load_data(base, scratch, ctx)
+            data = dataset_summary(dataset)
             runs = {
-                name: _set_up(dataclasses.replace(base, **speed), scratch / name, ctx)
-                for name, speed in VARIANTS.items()
-                if name in args.variants
+                name: _set_up(
+                    dataclasses.replace(base, **speed), dataset, data, scratch / name, ctx
+                )
+                for name, speed in ((n, VARIANTS[n]) for n in dict.fromkeys(args.variants))
             }
             first = next(iter(runs.values()))
             loader = first.loader
@@ -129,7 +154,13 @@ def measure(args: argparse.Namespace, model: str, threads: int) -> dict:
                     result["compile_s"] = time.perf_counter() - start
                     result["compiled"] = run.net is not run.model
 
-            # Steps, interleaved over the variants, on the same real batches.
+            # Steps, interleaved over the variants, on the same real batches (each run keeps
+            # its epoch's gradient norms, as the loop's epoch does).
+            from rga.engine.diagnostics import GradientNorms
+
+            for run in runs.values():
+                run.net.train()
+                run.grad_norms = GradientNorms(run.model)
             times = {name: [] for name in runs}
             for step in range(args.warmup + args.steps):
                 images, pids = batches[step % len(batches)]
@@ -158,15 +189,17 @@ def measure(args: argparse.Namespace, model: str, threads: int) -> dict:
 
 def measure_compile_only(args: argparse.Namespace, model: str, threads: int) -> dict:
     """Compile time of the compiled variant in a new process (the cache as the last left it)."""
+    from rga.data import dataset_summary
     from rga.engine import distributed
     from rga.engine.determinism import determinism
-    from rga.engine.train import _compile, _set_up
+    from rga.engine.train import _compile, _load_data, _set_up
 
     config = _config(args, model, threads, **VARIANTS["compiled"])
     scratch = Path(tempfile.mkdtemp(prefix="bench_training_"))
     try:
         with distributed.session("cpu") as ctx, determinism(config, ctx.device):
-            run = _set_up(config, scratch, ctx)
+            dataset = _load_data(config, scratch, ctx)
+            run = _set_up(config, dataset, dataset_summary(dataset), scratch, ctx)
             start = time.perf_counter()
             _compile(run)
             return {"compile_s": time.perf_counter() - start, "load": _load()}
@@ -250,9 +283,11 @@ def run_totals(result: dict, compile_s: dict) -> list[dict]:
                     "load_1min": result["load_end"],
                 }
             )
-    eager = next(r for r in rows if r["variant"] == "eager")
+    # against the eager run when it was measured, else against the first variant measured
+    reference = next((r for r in rows if r["variant"] == BEFORE), rows[0])
     for row in rows:
-        row["run_speedup"] = eager["run_total_s"] / row["run_total_s"]
+        row["run_speedup"] = reference["run_total_s"] / row["run_total_s"]
+        row["speedup_over"] = reference["variant"]
     return rows
 
 
@@ -280,14 +315,15 @@ def _cpu_model() -> str:
 
 def print_table(rows: list[dict]) -> None:
     head = (
-        f"{'model':<10}{'thr':>4} {'variant':<24}{'step s':>8}{'data s':>8}{'img/s':>8}"
+        f"{'model':<10}{'thr':>4}{'x':>3} {'variant':<24}{'step s':>8}{'data s':>8}{'img/s':>8}"
         f"{'compile s':>11}{'run min':>9}{'run img/s':>11}{'speedup':>9}{'load':>6}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
-            f"{r['model']:<10}{r['threads']:>4} {r['variant']:<24}{r['step_s']:>8.3f}"
+            f"{r['model']:<10}{r['threads']:>4}{r.get('runs_at_once', 1):>3} "
+            f"{r['variant']:<24}{r['step_s']:>8.3f}"
             f"{r['data_s']:>8.3f}{r['images_per_s']:>8.1f}{r['compile_s']:>11.1f}"
             f"{r['run_total_s'] / 60:>9.1f}{r['run_images_per_s']:>11.1f}"
             f"{r['run_speedup']:>8.2f}x{r['load_1min']:>6.1f}"
@@ -296,19 +332,32 @@ def print_table(rows: list[dict]) -> None:
 
 def _worker(args: argparse.Namespace, task: str, *extra: str) -> dict:
     """Run one measurement in a fresh process (its own dynamo state and thread pool)."""
+    return _workers(args, 1, task, *extra)[0]
+
+
+def _workers(args: argparse.Namespace, count: int, task: str, *extra: str) -> list[dict]:
+    """Run ``count`` identical measurements at once, each in a fresh process; their results."""
     command = [sys.executable, __file__, "--worker", task, *extra, *_passthrough(args)]
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(args.cache_dir)}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"worker {task} {' '.join(extra)} failed ({proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    procs = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(count)
+    ]
+    outputs = [(proc, *proc.communicate()) for proc in procs]
+    for proc, _, stderr in outputs:
+        if proc.returncode != 0:
+            sys.stderr.write(stderr)
+            raise SystemExit(f"worker {task} {' '.join(extra)} failed ({proc.returncode})")
+    return [json.loads(stdout.strip().splitlines()[-1]) for _, stdout, _ in outputs]
 
 
 def _passthrough(args: argparse.Namespace) -> list[str]:
     return [
         "--data-root", args.data_root, "--steps", str(args.steps), "--warmup", str(args.warmup),
         "--data-repeats", str(args.data_repeats), "--variants", *args.variants,
+        "--profile", args.profile,
     ]  # fmt: skip
 
 
@@ -316,7 +365,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), help="default: the profile's full run"
+    )
+    parser.add_argument("--profile", default="cpu", help="the run's profile (default cpu)")
+    parser.add_argument(
+        "--parallel",
+        nargs="+",
+        type=int,
+        help="identical one-thread workers timed at once, e.g. 1 2 (default: the profile's full "
+        "run)",
+    )
     parser.add_argument("--steps", type=int, default=12, help="timed steps per variant (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant first")
     parser.add_argument("--data-repeats", type=int, default=2, help="epochs of the data path")
@@ -327,13 +386,20 @@ def main(argv: list[str] | None = None) -> int:
         help="TORCHINDUCTOR_CACHE_DIR for the workers; default: a new empty folder, removed "
         "afterwards, so that the first compile of each model is a cold one",
     )
-    parser.add_argument("--no-eval", action="store_true", help="skip the evaluation forward")
+    parser.add_argument(
+        "--no-eval", action="store_true", default=None, help="skip the evaluation forward"
+    )
     parser.add_argument("--json", help="default: see rga.study.bench_records")
     parser.add_argument(
         "--write", action="store_true", help="replace the committed record (a full run only)"
     )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    full = {dest: parser.get_default(dest) for dest in FULL_RUN} | FULL_RUN_DEFAULTS
+    full |= FULL_RUN_OF.get(args.profile, {})
+    for dest, value in full.items():  # what was not given is the profile's full run
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
 
     if args.worker:  # child process: one measurement, printed as JSON
         task, *rest = args.worker
@@ -348,9 +414,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from rga.data import load_dataset
 
-    out, why = output(args, {dest: parser.get_default(dest) for dest in FULL_RUN})
+    out, why = output(args, full)
     print(f"record: {out} ({why})", file=sys.stderr, flush=True)
-    load_dataset("synthreid", args.data_root, preset="cpu", verbose=False)  # generated once
+    preset = _config(args, args.models[0], 1).synth_preset
+    load_dataset("synthreid", args.data_root, preset=preset, verbose=False)  # generated once
     temporary = args.cache_dir is None
     if temporary:
         args.cache_dir = Path(tempfile.mkdtemp(prefix="bench_training_inductor_"))
@@ -359,16 +426,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for model in args.models:
             for threads in args.threads:
-                print(f"measuring {model}, {threads} thread(s) ...", file=sys.stderr, flush=True)
-                result = _worker(args, "steps", model, str(threads))
-                compile_s = {}
-                if "compile_s" in result:
-                    again = _worker(args, "compile", model, str(threads))
-                    first = "empty" if temporary else "given"
-                    compile_s = {first: result["compile_s"], "warm": again["compile_s"]}
-                    result["compile_s_warm"] = again["compile_s"]
-                raw.append(result)
-                rows += run_totals(result, compile_s)
+                for at_once in args.parallel if threads == 1 else [1]:
+                    print(
+                        f"measuring {model}, {threads} thread(s), {at_once} at once ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    for result in _workers(args, at_once, "steps", model, str(threads)):
+                        compile_s = {}
+                        if "compile_s" in result:
+                            again = _worker(args, "compile", model, str(threads))
+                            first = "empty" if temporary else "given"
+                            compile_s = {first: result["compile_s"], "warm": again["compile_s"]}
+                            result["compile_s_warm"] = again["compile_s"]
+                        raw.append({**result, "runs_at_once": at_once})
+                        rows += [
+                            {**row, "runs_at_once": at_once}
+                            for row in run_totals(result, compile_s)
+                        ]
         evaluation = None
         if not args.no_eval:
             print("measuring the evaluation forward ...", file=sys.stderr, flush=True)
@@ -383,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows
         if r["variant"] != BEFORE
     }
-    for name, value in speedups.items():
+    for name, value in speedups.items() if args.profile == "cpu" else ():  # its target
         verdict = "meets" if value >= TARGETS["run_speedup_min"] else "MISSES"
         print(
             f"run speedup {name}: {value:.2f}x ({verdict} target >= {TARGETS['run_speedup_min']}x)"
@@ -391,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     if evaluation:
         print("evaluation forward, images/s:", json.dumps(evaluation["forward_images_per_s"]))
     record = {
-        "benchmark": "bench_training",
+        # another profile's record is another benchmark: it measures another size, and the
+        # cpu profile's speed target does not apply to it
+        "benchmark": "bench_training" if args.profile == "cpu" else "bench_training_size",
         "command": " ".join(["python", *sys.argv]),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_time_s": time.time() - started,
@@ -410,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "rows": rows,
         "run_speedups": speedups,
-        "targets": TARGETS,
+        "targets": TARGETS if args.profile == "cpu" else {},
         "evaluation": evaluation,
         "measurements": raw,
     }
@@ -426,7 +503,8 @@ def output(args: argparse.Namespace, full: dict) -> tuple[Path, str]:
     from rga.study.bench_records import partial_options, record_path
 
     partial = partial_options(args, full)
-    return record_path("bench_training", write=args.write, partial=partial, given=args.json)
+    name = "bench_training" if args.profile == "cpu" else f"bench_training_{args.profile}"
+    return record_path(name, write=args.write, partial=partial, given=args.json)
 
 
 if __name__ == "__main__":

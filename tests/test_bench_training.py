@@ -45,3 +45,14 @@ def test_run_totals_add_compile_steps_data_and_checkpoints():
     assert rows["compiled, warm cache"]["run_speedup"] == pytest.approx(eager / warm)
     assert rows["compiled, empty cache"]["compile_s"] == 200.0
     assert rows["eager"]["run_images_per_s"] == pytest.approx(steps * 64 / eager)
+
+
+def test_without_the_eager_run_speedups_are_against_the_first_variant():
+    """The 192x96 comparison (--variants nchw tuned compiled) has no eager run."""
+    bench = _load_bench_training()
+    measured = {**MEASURED, "step_s": {"nchw": 0.7, "tuned": 0.6}}
+    rows = {r["variant"]: r for r in bench.run_totals(measured, {})}
+    steps = 70 * 12
+    nchw, tuned = steps * 0.75 + 7, steps * 0.65 + 7
+    assert rows["nchw"]["run_speedup"] == 1.0 and rows["nchw"]["speedup_over"] == "nchw"
+    assert rows["tuned"]["run_speedup"] == pytest.approx(nchw / tuned)

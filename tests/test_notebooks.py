@@ -14,7 +14,7 @@ import pytest
 papermill = pytest.importorskip("papermill")
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("plugin_position", "attention_variants", "embedding_functions")
+NOTEBOOKS = ("plugin_position", "attention_variants", "embedding_functions", "scale")
 COMMITTED = (
     *NOTEBOOKS,
     "attention_designs",
@@ -80,6 +80,7 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
         ("plugin_position", 6),
         ("attention_variants", 12),
         ("embedding_functions", 3),
+        ("scale_ratios", 3),
     ):
         files = sorted((results / name).glob("*.json"))
         assert len(files) == expected, files
@@ -94,10 +95,10 @@ def test_notebooks_run_in_smoke_profile_and_share_runs(scratch):
                 assert all(0 <= s["auroc"] <= 1 for s in precision.values()), precision
                 assert set(record["attention_parts"]) == set(precision)
 
-    # 6 + 12 + 3 runs; the baseline and RGA-SC at all four stages (asymmetric embedding) are
-    # shared: 6 + 10 + 2 = 18 trained
+    # 6 + 12 + 3 + 3 runs; the baseline and RGA-SC at all four stages (asymmetric embedding) are
+    # shared: 6 + 10 + 2 = 18 trained, and the scale probe's 3 (other module sizes: other runs)
     logs = sorted((scratch / "checkpoints").glob("*/train.log"))
-    assert len(logs) == 18
+    assert len(logs) == 21
     for log in logs:
         starts = [
             line

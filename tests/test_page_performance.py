@@ -299,3 +299,32 @@ def test_load_benchmarks_reads_every_record_of_the_folder(tmp_path):
     (tmp_path / "bench_model.json").write_text('{"rows": []}')
     (tmp_path / "notes.txt").write_text("not a record")
     assert benchmarks.load_benchmarks(tmp_path) == {"bench_model": {"rows": []}}
+
+
+def _size_row(model, threads, at_once, variant, images, seconds):
+    return {"model": model, "threads": threads, "runs_at_once": at_once, "variant": variant,
+            "images_per_s": images, "run_total_s": seconds}  # fmt: skip
+
+
+SIZE = {
+    "benchmark": "bench_training_size",
+    "rows": [
+        _size_row("rga-sc", 1, 1, "tuned", 34.4, 4470.0),
+        _size_row("rga-sc", 1, 2, "tuned", 31.0, 4960.0),  # 62 images/s for the machine
+        _size_row("rga-sc", 2, 1, "tuned", 59.2, 2610.0),
+        _size_row("rga-sc", 1, 1, "compiled, empty cache", 99.0, 1.0),  # not a run's speed
+        _size_row("baseline", 2, 1, "nchw", 62.3, 2470.0),
+    ],
+}
+
+
+def test_size_table_counts_the_machines_images_and_the_choice_is_the_fastest_machine():
+    table = page.size_training_table(SIZE)
+    assert len(table) == 4  # the empty-cache compile is the same step
+    two = table[(table["model"] == "RGA-SC") & (table["runs at once"] == "2")].iloc[0]
+    assert (two["images/s per run"], two["images/s, machine"]) == ("31.0", "62.0")
+    assert two["one run (minutes)"] == "83"
+    choice = page.size_choice(SIZE)
+    assert choice["RGA-SC"] == "tuned eager, 1 thread per run, 2 at once (62.0 images/s)"
+    assert choice["baseline"].startswith("eager without channels_last, 2 threads per run, 1 at")
+    assert page.size_training_table({}).empty

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rga.study.pages.results import COLUMNS, init_effect, init_verdicts
+from rga.study.report.inits import COLUMNS, init_effect, init_verdicts
 
 X4 = "1,2,3,4"
 

@@ -177,3 +177,22 @@ def test_the_rule_judges_rga_sc_under_the_official_init_on_its_own_runs():
     assert "asks for a longer schedule" in regime.init_check_text(slow, "compressed, 200 epochs")
     alone = regime.convergence_table(regime.init_check_runs(regime_runs.iloc[:0], tables))
     assert regime.init_check_text(alone, "compressed, 200 epochs").startswith("Pending")
+
+
+def test_the_same_check_reads_the_192x96_runs_of_the_scale_probe():
+    regime_runs = pd.DataFrame([_loss_run("a", 280, 1.00),
+                                _loss_run("f", 280, 1.00, profile="pretrained-192x96")])  # fmt: skip
+    tables = pd.DataFrame([_loss_run("g", 200, 1.10, profile="pretrained-192x96")])
+    runs = regime.init_check_runs(regime_runs, tables, profile="pretrained-192x96")
+    assert sorted(runs["run_id"]) == ["f-d5feeae32", "g-d5feeae32"]
+    table = regime.convergence_table(runs)
+    text = regime.init_check_text(table, "compressed, 200 epochs", where="at 192x96")
+    assert text.startswith("At 192x96, RGA-SC x4's final training loss (seed 0)")
+    # final losses: the means over the last tenth, 1.10 + 0.095 against 1.00 + 0.135
+    excess = table.set_index("schedule").loc["compressed, 200 epochs", "above next longer"]
+    assert excess == pytest.approx(1.195 / 1.135 - 1)
+    assert f"{excess:+.1%}" in text and "asks for a longer schedule" in text
+    none = regime.convergence_table(regime.init_check_runs(tables.iloc[:0], tables.iloc[:0]))
+    assert regime.init_check_text(none, "compressed, 200 epochs", where="at 192x96").startswith(
+        "Pending: RGA-SC x4 at 192x96"
+    )

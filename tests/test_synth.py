@@ -30,6 +30,7 @@ from rga.synth import generate as synth
 from rga.synth.identity import HARD_NEGATIVE_GROUPS, differing_groups, sample_identity
 from rga.synth.painter import Painter
 from rga.synth.person import VIEWS, draw_person
+from rga.synth.plan import plan_identities, plan_images
 
 MARKET_NAME = re.compile(r"([-\d]+)_c(\d)")
 FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
@@ -67,6 +68,25 @@ def test_presets_have_the_documented_sizes():
     assert (market.num_train_ids, market.num_test_ids, market.num_cameras) == (751, 750, 6)
     assert 25_000 < market.num_images < 35_000
     assert (market.height, market.width) == (256, 128)
+
+
+@pytest.mark.parametrize("preset", ["cpu", "pretrain"])
+def test_the_192x96_presets_draw_the_same_people_at_twice_the_size(preset):
+    """The scale probe's data (book/scale.md): only the size differs, and an image drawn at
+    192x96 shows the person of its 128x64 namesake (their masks agree once brought to one
+    size); so the probe's people are the study's, drawn natively at the larger size."""
+    small, large = PRESETS[preset], PRESETS[f"{preset}-192x96"]
+    assert dataclasses.replace(large, height=small.height, width=small.width) == small
+    assert (large.height, large.width) == (192, 96)
+    jobs = plan_images(small, plan_identities(small))
+    assert [j.name for j in jobs] == [j.name for j in plan_images(large, plan_identities(large))]
+    name = jobs[0].name
+    a = render_images(small, [name])[name].mask
+    b = render_images(large, [name])[name].mask
+    assert b.shape == (192, 96)
+    b_small = np.asarray(Image.fromarray(b.astype(np.uint8) * 255).resize((64, 128))) > 127
+    iou = (a & b_small).sum() / (a | b_small).sum()
+    assert iou > 0.8, iou
 
 
 def test_counts_match_the_config_and_meta(smoke):

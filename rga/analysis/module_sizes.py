@@ -24,8 +24,9 @@ from rga.engine.build import build_model
 from rga.engine.config import RunConfig
 from rga.model import ReIDNet, RGAModule
 from rga.model.backbone import STAGE_NAMES
+from rga.model.cbam import CBAM
 
-__all__ = ["SIZE_COLUMNS", "rga_sizes"]
+__all__ = ["SIZE_COLUMNS", "cbam_sizes", "rga_sizes"]
 
 # Columns of `rga_sizes`, after "stage": integers, <NA> where the module lacks the layer.
 SIZE_COLUMNS = (
@@ -62,6 +63,20 @@ def rga_sizes(config_or_model: RunConfig | ReIDNet) -> pd.DataFrame:
     ]
     table = pd.DataFrame(rows, columns=["stage", *SIZE_COLUMNS])
     return table.astype({name: "Int64" for name in SIZE_COLUMNS})
+
+
+def cbam_sizes(config_or_model: RunConfig | ReIDNet) -> pd.DataFrame:
+    """One row per stage holding a CBAM module with its channel MLP: ``stage``, ``channels`` (C)
+    and ``mlp_hidden`` (the shared MLP's hidden units, C // r), read from the layers."""
+    model = _meta_model(config_or_model) if isinstance(config_or_model, RunConfig) else None
+    model = config_or_model if model is None else model
+    rows = [
+        {"stage": STAGE_NAMES[stage], "channels": module.mlp[0].in_features,
+         "mlp_hidden": module.mlp[0].out_features}
+        for stage, module in sorted(model.attention_modules.items())
+        if isinstance(module, CBAM) and module.use_channel
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["stage", "channels", "mlp_hidden"])
 
 
 def _meta_model(config: RunConfig) -> ReIDNet:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATASETS = ("market1501", "cuhk03-labeled", "cuhk03-detected", "msmt17", "synthreid")
-SYNTH_PRESETS = ("smoke", "cpu", "pretrain", "market")
+SYNTH_PRESETS = ("smoke", "cpu", "pretrain", "market", "cpu-192x96", "pretrain-192x96")
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet18-w0.5", "resnet18-w0.25")
 KINDS = (
     "rga-sc",
@@ -401,14 +401,14 @@ def resolve_weights(weights: str | None) -> str | None:
     return str(in_repo) if in_repo.exists() else weights
 
 
-def committed_trunk() -> str:
-    """The relative path of the study's pretrained trunk, named in
-    ``experiments/pretrained/trunk.json``; a path that does not exist (so that training says how
-    to make it) when the trunk has not been made."""
-    manifest = _REPO / "experiments" / "pretrained" / "trunk.json"
-    if manifest.is_file():
-        return json.loads(manifest.read_text())["file"]
-    return "experiments/pretrained/not-made-yet.pt"
+def committed_trunk(manifest: str = "trunk.json") -> str:
+    """The relative path of a pretrained trunk, named in ``experiments/pretrained/<manifest>``
+    (``trunk.json``: the study's; ``trunk-192x96.json``: the scale probe's); a path that does not
+    exist (so that training says how to make it) when the trunk has not been made."""
+    path = _REPO / "experiments" / "pretrained" / manifest
+    if path.is_file():
+        return json.loads(path.read_text())["file"]
+    return f"experiments/pretrained/not-made-yet-{Path(manifest).stem}.pt"
 
 
 def committed_schedule() -> dict:
@@ -465,7 +465,18 @@ def pretrained_profile(profile: str = "pretrained") -> RunConfig:
     that has just made the trunk or the choice uses them.
 
     ``"pretrained-ones"`` is the recorded deviation: the same with gamma = 1 (modern PyTorch),
-    the init of the study's first tables."""
+    the init of the study's first tables. ``"pretrained-192x96"`` is the study at 192x96 (the
+    scale probe of book/scale.md): SynthReID drawn natively at that size and the trunk the
+    ``pretrain-192x96`` profile pretrained at that size, the rest unchanged."""
+    if profile == LARGE_PROFILE:
+        return dataclasses.replace(
+            pretrained_profile(),
+            profile=profile,
+            synth_preset="cpu-192x96",
+            height=192,
+            width=96,
+            weights=committed_trunk(LARGE_TRUNK_MANIFEST),
+        )
     return dataclasses.replace(
         _CPU,
         profile=profile,
@@ -477,6 +488,11 @@ def pretrained_profile(profile: str = "pretrained") -> RunConfig:
 
 # The attention BN init of the study's profile and of its recorded deviation.
 STUDY_BN_INITS = {"pretrained": "uniform", "pretrained-ones": "ones"}
+# The study at 192x96 (book/scale.md, probe 2) and the manifest of its trunk.
+LARGE_PROFILE = "pretrained-192x96"
+LARGE_TRUNK_MANIFEST = "trunk-192x96.json"
+# Profiles built afresh by every make_config: they name committed files (trunk, schedule).
+READ_AFRESH = (*STUDY_BN_INITS, LARGE_PROFILE)
 
 
 PROFILES: dict[str, RunConfig] = {
@@ -523,8 +539,18 @@ PROFILES: dict[str, RunConfig] = {
     ),
     "pretrained": pretrained_profile(),
     "pretrained-ones": pretrained_profile("pretrained-ones"),
+    LARGE_PROFILE: pretrained_profile(LARGE_PROFILE),
     "paper": _PAPER,
 }
+# The trunk of the study at 192x96: the `pretrain` recipe on the pretraining population drawn at
+# that size (experiments/pretrained/trunk-192x96.json).
+PROFILES["pretrain-192x96"] = dataclasses.replace(
+    PROFILES["pretrain"],
+    profile="pretrain-192x96",
+    synth_preset="pretrain-192x96",
+    height=192,
+    width=96,
+)
 
 
 def make_config(profile: str = "cpu", **overrides) -> RunConfig:
@@ -540,7 +566,7 @@ def make_config(profile: str = "cpu", **overrides) -> RunConfig:
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise TypeError(f"unknown config field(s) {unknown}; valid fields are {sorted(names)}")
-    base = pretrained_profile(profile) if profile in STUDY_BN_INITS else PROFILES[profile]
+    base = pretrained_profile(profile) if profile in READ_AFRESH else PROFILES[profile]
     epochs = overrides.get("epochs", base.epochs)
     official_shape = scale_schedule(base, base.epochs) == base  # cpu, paper; not smoke
     if official_shape and epochs != base.epochs and not set(SCHEDULE_FIELDS) & set(overrides):
@@ -640,10 +666,13 @@ def check_environment(config: RunConfig, world_size: int = 1) -> None:
         config.weights not in (None, "imagenet")
         and not Path(resolve_weights(config.weights)).is_file()
     ):
+        make = "papermill experiments/pretrain.ipynb out.ipynb"
+        if config.profile == LARGE_PROFILE:
+            make += " -p profile pretrain-192x96"
         raise FileNotFoundError(
             f"weights={config.weights!r}: no such file (relative paths are read from the working "
-            "directory or the repository root); for the study's pretrained trunk run "
-            "`papermill experiments/pretrain.ipynb out.ipynb`"
+            f"directory or the repository root); for the {config.profile!r} profile's pretrained "
+            f"trunk run `{make}`"
         )
     if config.ids_per_batch % world_size:
         raise ValueError(

@@ -31,6 +31,14 @@ from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 
 ALL_STAGES = (1, 2, 3, 4)
 BASELINE = {"kind": None, "positions": ()}
+# The official module's internal sizes at our scale (book/scale.md, probe 1): channel and spatial
+# reductions 1 and head reduction 8 give the half-width ResNet-18 at 96x48 the gate heads and
+# affinity widths of the official module at 256x128; CBAM's MLP at r = 2 has the hidden widths
+# of r = 16 on the paper's ResNet-50.
+OFFICIAL_RATIOS = (1, 1, 8)
+OFFICIAL_SIZES_RGA_SC = {"kind": "rga-sc", "positions": ALL_STAGES, "rga_ratios": OFFICIAL_RATIOS}
+OFFICIAL_SIZES_RGA_SC_NOREL = {**OFFICIAL_SIZES_RGA_SC, "kind": "rga-sc-norel"}
+OFFICIAL_SIZES_CBAM = {"kind": "cbam", "positions": ALL_STAGES, "cbam_reduction": 2}
 
 EXPERIMENTS: dict[str, tuple[dict, ...]] = {
     # Supplementary Table 2: one RGA-SC module after conv2_x .. conv5_x alone, and after all four.
@@ -84,15 +92,28 @@ EXPERIMENTS: dict[str, tuple[dict, ...]] = {
     ),
     # The schedule grid of rga.study.regime: the baseline and RGA-SC x4 under each schedule.
     "regime": grid_models(),
+    # Scale probe 1 (book/scale.md): the modules at the official internal sizes, in the study's
+    # profile; the baseline is the study's (nothing but the module changes).
+    "scale_ratios": (OFFICIAL_SIZES_RGA_SC, OFFICIAL_SIZES_RGA_SC_NOREL, OFFICIAL_SIZES_CBAM),
+    # Scale probe 2: the study at 192x96 (profile "pretrained-192x96", `PROBE_PROFILES`).
+    "scale_positions": (
+        BASELINE,
+        {"kind": "rga-sc", "positions": ALL_STAGES},
+        {"kind": "rga-sc-norel", "positions": ALL_STAGES},
+    ),
 }
-# Settings the study runs with five seeds (the others with three): the baseline and the three
-# attention models every claim leans on.
+# Settings run with five seeds (the others with three): in the study's tables the baseline and
+# the three attention models every claim leans on; in scale probe 1 RGA-SC x4, the side of its
+# headline pair the probe trains; none in probe 2 (a 192x96 run costs about five 96x48 ones).
 FIVE_SEEDS = (
     BASELINE,
     {"kind": "rga-sc", "positions": ALL_STAGES},
     {"kind": "rga-sc-norel", "positions": ALL_STAGES},
     {"kind": "cbam", "positions": ALL_STAGES},
 )
+FIVE_SEEDS_BY_EXPERIMENT = {"scale_ratios": (OFFICIAL_SIZES_RGA_SC,), "scale_positions": ()}
+# The profile each scale probe runs in (its notebook's default): the study's regime as it stands.
+PROBE_PROFILES = {"scale_ratios": "pretrained", "scale_positions": "pretrained-192x96"}
 STUDY_SEEDS = (0, 1, 2)
 EXTRA_SEEDS = (3, 4)
 # Fields an experiment sets per model; a notebook override of them would change the ablation.
@@ -105,7 +126,8 @@ def experiment_configs(
     """The validated configs of every (model, seed) of `experiment`, seeds outermost.
 
     `seeds`: an int, a sequence, text like "0,1,2", or "study": seeds `STUDY_SEEDS` for every
-    model and `EXTRA_SEEDS` too for the `FIVE_SEEDS` models. `fields` are RunConfig fields; those
+    model and `EXTRA_SEEDS` too for the five-seed models (`FIVE_SEEDS`, or the experiment's in
+    `FIVE_SEEDS_BY_EXPERIMENT`). `fields` are RunConfig fields; those
     set to None keep the profile's value (so a notebook's parameters can default to None).
     `overrides`: more fields as a dict or JSON text, e.g. '{"epochs": 120}'.
     """
@@ -120,8 +142,9 @@ def experiment_configs(
             "pass seeds=... for seeds, and change the model list in rga.study.experiments.EXPERIMENTS"
         )
     if seeds == "study":
+        five = FIVE_SEEDS_BY_EXPERIMENT.get(experiment, FIVE_SEEDS)
         pairs = [(seed, model) for seed in STUDY_SEEDS for model in models]
-        pairs += [(seed, model) for seed in EXTRA_SEEDS for model in models if model in FIVE_SEEDS]
+        pairs += [(seed, model) for seed in EXTRA_SEEDS for model in models if model in five]
     else:
         pairs = [(seed, model) for seed in parse_seeds(seeds) for model in models]
     return [
@@ -213,6 +236,31 @@ def run_experiment(
 
     configs = experiment_configs(experiment, profile, seeds, overrides, **fields)
     results = Path(results_root) if results_root else results_dir()
+    ids = run_configs(
+        configs,
+        results_root=results,
+        checkpoint_root=checkpoint_root,
+        jobs=jobs,
+        force=force,
+        progress=progress,
+    )
+    runs = load_runs(experiment, results, profiles=None)
+    return runs[runs["run_id"].isin(ids)].reset_index(drop=True) if ids else runs.iloc[:0]
+
+
+def run_configs(
+    configs: list[RunConfig],
+    *,
+    results_root: str | Path | None = None,
+    checkpoint_root: str | Path | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[str]:
+    """Train (or resume, or reuse) every run of `configs`, each into its own experiment's results
+    folder; the run ids, the reused ones first. What `run_experiment` does once it has its
+    configs (arguments as there)."""
+    results = Path(results_root) if results_root else results_dir()
     checkpoints = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
     # everything a run needs is checked before any is reused: a device=cuda without a GPU
     # fails here, not only once some run has to train
@@ -241,9 +289,7 @@ def run_experiment(
             for done, future in enumerate(as_completed(futures), 1):
                 outcomes.append(future.result())
                 _say_outcome(outcomes[-1], f"[{done}/{len(tasks)}] ")
-    ids = finished + [outcome[0] for outcome in outcomes if outcome is not None]
-    runs = load_runs(experiment, results, profiles=None)
-    return runs[runs["run_id"].isin(ids)].reset_index(drop=True) if ids else runs.iloc[:0]
+    return finished + [outcome[0] for outcome in outcomes if outcome is not None]
 
 
 def default_jobs(configs: list[RunConfig]) -> int:

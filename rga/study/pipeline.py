@@ -5,7 +5,9 @@
    schedule is committed;
 3. every ablation table in the ``pretrained`` profile with the study's seeds
    (``plugin_position``, ``attention_variants``, ``attention_designs``, ``embedding_functions``);
-4. the from-scratch regime (``from_scratch``, ``cpu`` profile, three seeds).
+4. the scale probes of ``book/scale.md`` (``experiments/scale.ipynb``: ``scale_ratios``, then
+   ``scale_positions`` with its 192x96 trunk), with their planned seeds;
+5. the from-scratch regime (``from_scratch``, ``cpu`` profile, three seeds).
 
 Each step is what its notebook runs (the notebooks call the same functions); finished runs are
 reused, so a killed pipeline resumes. Command line::
@@ -27,13 +29,14 @@ from rga.study.report.paths import repo_root
 TABLES = ("plugin_position", "attention_variants", "attention_designs", "embedding_functions")
 STUDY_PROFILE = "pretrained"  # the profile of every table of the study in the paper's regime
 FROM_SCRATCH_SEEDS = "0,1,2"
+STEPS = ("pretrain", "regime", "tables", "scale", "from_scratch")
 
 
 def run_study(
     *,
     device: str | None = None,
     jobs: int | None = None,
-    steps: tuple[str, ...] = ("pretrain", "regime", "tables", "from_scratch"),
+    steps: tuple[str, ...] = STEPS,
     experiments: tuple[str, ...] = TABLES,
     progress: bool = True,
 ) -> None:
@@ -67,6 +70,12 @@ def run_study(
         for name in experiments:
             say(f"{name}")
             run_experiment(name, STUDY_PROFILE, "study", jobs=jobs, progress=progress, **fields)
+    if "scale" in steps:
+        from rga.study.scale import PROBES, run_probe
+
+        for probe in PROBES:
+            say(f"scale probe {probe}")
+            run_probe(probe, seeds="study", jobs=jobs, progress=progress, **fields)
     if "from_scratch" in steps:
         say("from_scratch")
         run_experiment(
@@ -85,14 +94,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, help="trainings at once (default: one per core)")
     parser.add_argument(
         "--steps",
-        default="pretrain,regime,tables,from_scratch",
-        help="comma-separated subset of pretrain,regime,tables,from_scratch",
+        default=",".join(STEPS),
+        help=f"comma-separated subset of {','.join(STEPS)}",
     )
     parser.add_argument("--experiments", default=",".join(TABLES), help="tables to run")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     steps = tuple(s for s in args.steps.split(",") if s)
-    unknown = sorted(set(steps) - {"pretrain", "regime", "tables", "from_scratch"})
+    unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         parser.error(
             f"--steps {args.steps!r}: unknown step(s) {unknown}; e.g. --steps regime,tables"

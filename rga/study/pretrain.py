@@ -20,13 +20,16 @@ from pathlib import Path
 import torch
 
 from rga.engine.atomic import atomic_write
-from rga.engine.config import RunConfig, make_config
+from rga.engine.config import LARGE_TRUNK_MANIFEST, RunConfig, make_config
 from rga.engine.evaluate import load_trained
 from rga.study.report.paths import checkpoints_dir, repo_root, results_dir
 from rga.study.train import train_run
 
 PRETRAINED_DIR = Path("experiments") / "pretrained"  # relative to the repository root
 MANIFEST = "trunk.json"
+# The manifest each pretraining profile writes: the study's trunk, or the 192x96 one of the scale
+# probe (book/scale.md); any other profile (smoke, a user's) writes trunk.json in its out_dir.
+MANIFESTS = {"pretrain": MANIFEST, "pretrain-192x96": LARGE_TRUNK_MANIFEST}
 
 
 def pretrain_trunk(
@@ -38,7 +41,8 @@ def pretrain_trunk(
     force: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Train (or reuse) the pretraining run and write its trunk and ``trunk.json``; the manifest.
+    """Train (or reuse) the pretraining run and write its trunk and its manifest (``trunk.json``,
+    or :data:`MANIFESTS` of its profile); the manifest.
 
     `config`: default ``make_config("pretrain")`` with the data under the repository's ``data/``.
     """
@@ -79,13 +83,14 @@ def pretrain_trunk(
         "train_time_s": record["train_time_s"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    with atomic_write(out / MANIFEST) as tmp:
+    with atomic_write(out / MANIFESTS.get(config.profile, MANIFEST)) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
-def trunk_manifest(root: str | Path | None = None) -> dict | None:
-    """The committed ``trunk.json`` (None when the trunk has not been made)."""
+def trunk_manifest(root: str | Path | None = None, name: str = MANIFEST) -> dict | None:
+    """The committed manifest ``name`` (the study's ``trunk.json`` by default; None when that
+    trunk has not been made)."""
     path = Path(root) if root else repo_root() / PRETRAINED_DIR
-    path = path / MANIFEST
+    path = path / name
     return json.loads(path.read_text()) if path.is_file() else None

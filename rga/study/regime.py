@@ -137,22 +137,26 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    longer = {}
-    compressed = sorted(
-        (s for s in GRID if s.startswith("compressed")), key=lambda s: GRID[s]["epochs"]
-    )
-    for shorter, next_longer in zip(compressed, compressed[1:], strict=False):
-        longer[shorter] = next_longer
     final = table.set_index(["data", "schedule", "model"])["final loss"]
     excess = []
     for data, schedule, model, loss in zip(
         table["data"], table["schedule"], table["model"], table["final loss"], strict=True
     ):
-        reference = final.get((data, longer.get(schedule), model))
+        reference = final.get((data, next_longer(schedule), model))
         excess.append(loss / reference - 1 if reference is not None else float("nan"))
     table["above next longer"] = excess
     table["trained enough"] = table["above next longer"] <= ENOUGH  # NaN: not shown
     return table
+
+
+def next_longer(schedule: str) -> str | None:
+    """The compressed schedule of the grid next longer than ``schedule`` (None for the longest,
+    or for a schedule that is not compressed): the one the rule compares it with."""
+    compressed = sorted(
+        (s for s in GRID if s.startswith("compressed")), key=lambda s: GRID[s]["epochs"]
+    )
+    following = dict(zip(compressed, compressed[1:], strict=False))
+    return following.get(schedule)
 
 
 def choose_schedule(table: pd.DataFrame) -> str | None:
@@ -290,10 +294,13 @@ def _findings_on_one_data(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def init_check_runs(regime_runs: pd.DataFrame, table_runs: pd.DataFrame) -> pd.DataFrame:
+def init_check_runs(
+    regime_runs: pd.DataFrame, table_runs: pd.DataFrame, profile: str = "pretrained"
+) -> pd.DataFrame:
     """The runs the rule judges for the official BN init (``experiments/plans/official-init.md``):
     RGA-SC x4, seed 0, of the ``pretrained`` profile (the official init), under the chosen
-    schedule (a table's run) and the next longer one of the grid (a regime run)."""
+    schedule (a table's run) and the next longer one of the grid (a regime run). Another
+    ``profile``: the same check there (the study at 192x96 of book/scale.md)."""
     frames = [f for f in (regime_runs, table_runs) if not f.empty]
     if not frames:
         return pd.DataFrame()
@@ -301,27 +308,35 @@ def init_check_runs(regime_runs: pd.DataFrame, table_runs: pd.DataFrame) -> pd.D
     rga_x4 = (runs["kind"] == MODELS[1]["kind"]) & runs["positions"].map(
         lambda p: tuple(p) == MODELS[1]["positions"]
     )
-    keep = rga_x4 & (runs["seed"] == 0) & (runs["profile"] == "pretrained")
+    keep = rga_x4 & (runs["seed"] == 0) & (runs["profile"] == profile)
     return runs[keep & runs.apply(schedule_name, axis=1).ne("")].reset_index(drop=True)
 
 
-def init_check_text(table: pd.DataFrame, chosen: str) -> str:
-    """What the rule says of the `chosen` schedule for RGA-SC x4 under the official init, from
-    :func:`convergence_table` of :func:`init_check_runs`."""
-    row = table[(table["schedule"] == chosen) & (table["model"] == MODELS[1]["kind"])]
+def init_check_text(
+    table: pd.DataFrame,
+    chosen: str,
+    where: str = "under the official init",
+    stands: str = "the chosen schedule stands for the official-init study",
+) -> str:
+    """What the rule says of the `chosen` schedule for RGA-SC x4 ``where`` (under the official
+    init; at 192x96 for the scale probe), from :func:`convergence_table` of
+    :func:`init_check_runs`; ``stands``: what a pass means there."""
+    row = table if table.empty else table[
+        (table["schedule"] == chosen) & (table["model"] == MODELS[1]["kind"])
+    ]  # fmt: skip
     if row.empty or pd.isna(row["above next longer"].iloc[0]):
         return (
-            f"Pending: RGA-SC x4 under the official init has not yet finished both the chosen "
+            f"Pending: RGA-SC x4 {where} has not yet finished both the chosen "
             f"schedule ({chosen}) and the next longer one, so the rule cannot judge it yet."
         )
     excess = float(row["above next longer"].iloc[0])
     verdict = (
-        "trained enough by the rule, so the chosen schedule stands for the official-init study"
+        f"trained enough by the rule, so {stands}"
         if excess <= ENOUGH
         else "not trained enough by the rule: the rule asks for a longer schedule, for every model"
     )
     return (
-        f"Under the official init, RGA-SC x4's final training loss (seed 0) under {chosen} is "
-        f"{excess:+.1%} from that under the next longer schedule (the rule asks for at most "
+        f"{where[0].upper()}{where[1:]}, RGA-SC x4's final training loss (seed 0) under {chosen} "
+        f"is {excess:+.1%} from that under the next longer schedule (the rule asks for at most "
         f"+{ENOUGH:.0%}): {verdict}."
     )

@@ -154,6 +154,11 @@ PRESETS: dict[str, SynthConfig] = {
         num_junk=1000,
     ),
 }
+# The scale probe's data (book/scale.md, probe 2): the `cpu` and `pretrain` populations drawn
+# natively at 192x96 (not upsampled from a smaller size). The generator draws in coordinates
+# relative to the image, so these are the same people, scenes and cameras at twice the size.
+PRESETS["cpu-192x96"] = dataclasses.replace(PRESETS["cpu"], height=192, width=96)
+PRESETS["pretrain-192x96"] = dataclasses.replace(PRESETS["pretrain"], height=192, width=96)
 
 
 def synth_config(preset: str = "cpu", **overrides) -> SynthConfig:

@@ -6,7 +6,8 @@ what :func:`rga.study.report.benchmarks.load_benchmarks` returns) and gives text
 text; nothing is measured or typed here. The records are written by ``benchmarks/bench_model.py`` (one training step,
 inference and memory of the ResNet-50 baseline and of RGA-SC with the relations factorised or
 materialised; with ``--compile`` the ``bench_model_compiled`` record), ``bench_training.py``
-(training speed of the study's cpu profile) and ``bench_evaluation.py`` (``evaluate_rank``
+(training speed of the study's cpu profile; with ``--profile pretrained-192x96`` the
+``bench_training_size`` record of scale probe 2's input size) and ``bench_evaluation.py`` (``evaluate_rank``
 against ``np.argsort`` and torchreid).
 """
 
@@ -37,6 +38,8 @@ __all__ = [
     "model_table",
     "records_table",
     "regenerate_command",
+    "size_choice",
+    "size_training_table",
     "training_table",
 ]
 
@@ -46,6 +49,7 @@ RECORD_NAMES = {
     "bench_model": "model",
     "bench_model_compiled": "compiled-model",
     "bench_training": "training",
+    "bench_training_size": "training at another input size",
     "bench_evaluation": "evaluation",
 }
 # What `platform.machine()` returns when a record could not name its CPU model.
@@ -57,6 +61,7 @@ VARIANT_LABELS = {
     "rga-sc materialised": "RGA-SC, relations materialised (official code)",
     "eager": "plain eager",
     "tuned": "tuned eager",
+    "nchw": "eager without channels_last",
     "compiled, warm cache": "compiled, warm cache",
     "compiled, empty cache": "compiled, empty cache",
 }
@@ -438,6 +443,49 @@ def training_table(record: dict) -> pd.DataFrame:
     frame = pd.DataFrame(list(table.values()))
     order = sorted(frame.columns, key=lambda c: (c.startswith("run speed-up"), "images/s" in c))
     return frame[order].fillna(MISSING)
+
+
+def _size_rows(record: dict) -> list[dict]:
+    """bench_training_size's rows with a compile cache (warm) or none: the speed a run has."""
+    return [r for r in record.get("rows") or [] if r["variant"] != "compiled, empty cache"]
+
+
+def size_training_table(record: dict) -> pd.DataFrame:
+    """bench_training at another input size: per model, threads per run and runs at once, each
+    variant's training images/s per run and for the whole machine (per run x runs at once), and
+    the minutes of a whole run of the profile."""
+    rows = []
+    for r in _size_rows(record):
+        at_once = r.get("runs_at_once", 1)
+        rows.append(
+            {
+                "model": r["model"].replace("rga-sc", "RGA-SC"),
+                "threads per run": str(r["threads"]),
+                "runs at once": str(at_once),
+                "variant": VARIANT_LABELS.get(r["variant"], r["variant"]),
+                "images/s per run": _rate(r["images_per_s"]),
+                "images/s, machine": _rate(r["images_per_s"] * at_once),
+                "one run (minutes)": decimal(r["run_total_s"] / 60, 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def size_choice(record: dict) -> dict[str, str]:
+    """Per model, the setting that trains the most images per second on the whole machine:
+    e.g. {"RGA-SC": "tuned eager, 1 thread per run, 2 runs at once (62 images/s)"}."""
+    best: dict[str, dict] = {}
+    for r in _size_rows(record):
+        machine = r["images_per_s"] * r.get("runs_at_once", 1)
+        model = r["model"].replace("rga-sc", "RGA-SC")
+        if model not in best or machine > best[model]["machine"]:
+            best[model] = {**r, "machine": machine}
+    return {
+        model: f"{VARIANT_LABELS.get(r['variant'], r['variant'])}, {r['threads']} thread"
+        f"{'s' if r['threads'] > 1 else ''} per run, {r.get('runs_at_once', 1)} at once "
+        f"({_rate(r['machine'])} images/s)"
+        for model, r in best.items()
+    }
 
 
 def evaluation_table(record: dict) -> pd.DataFrame:

@@ -1,17 +1,33 @@
-"""The code behind the Scale and faithfulness page (``book/scale.md``): the RGA modules'
-internal sizes in the study, in each scale probe and in the paper's network, read from the built
-models (:func:`rga.analysis.module_sizes.rga_sizes`), never typed."""
+"""The code behind the Scale and faithfulness page (``book/scale.md``): the RGA modules' internal
+sizes in the study, in each scale probe and in the paper's network, read from the built models
+(:func:`rga.analysis.module_sizes.rga_sizes`, never typed); each probe's progress, claims and
+margins beside the study's, judged by the page's plan (:mod:`rga.study.report.scale_probes`);
+probe 3's record, when a GPU ran it; and the official BN init against gamma = 1
+(:mod:`rga.study.report.inits`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 
 import pandas as pd
+from IPython.display import Markdown
 
-from rga.analysis.module_sizes import rga_sizes
+from rga.analysis.module_sizes import cbam_sizes, rga_sizes
 from rga.engine.config import PROFILES, RunConfig, make_config
+from rga.study.report.formats import MISSING
+from rga.study.report.styling import styled
 
-__all__ = ["SIZE_LABELS", "scale_settings", "sizes_table"]
+__all__ = [
+    "SIZE_LABELS",
+    "ScalePage",
+    "cbam_sizes_table",
+    "probe_progress",
+    "probe_table",
+    "scale_settings",
+    "sizes_table",
+]
 
 # The columns the page shows, of rga_sizes's, in words.
 SIZE_LABELS = {
@@ -47,3 +63,195 @@ def sizes_table(settings: dict[str, RunConfig] | None = None) -> pd.DataFrame:
         frames.append(sizes.assign(setting=label))
     table = pd.concat(frames, ignore_index=True)
     return table.set_index(["setting", "stage"])
+
+
+def cbam_sizes_table(study: RunConfig | None = None) -> pd.DataFrame:
+    """CBAM-CS's shared MLP per stage: channels C and hidden units, in the study (r = 16), in
+    probe 1 (r = 2) and in the paper's network (ResNet-50, r = 16); read from the built models."""
+    from rga.study.experiments import OFFICIAL_SIZES_CBAM
+
+    study = dataclasses.replace(
+        study or make_config("pretrained"), kind="cbam", positions=(1, 2, 3, 4)
+    )
+    settings = {
+        "the study (96x48)": study,
+        "probe 1: official widths": dataclasses.replace(
+            study, cbam_reduction=OFFICIAL_SIZES_CBAM["cbam_reduction"]
+        ),
+        "the paper's network": dataclasses.replace(PROFILES["paper"], kind="cbam"),
+    }
+    frames = [cbam_sizes(config).assign(setting=label) for label, config in settings.items()]
+    table = pd.concat(frames, ignore_index=True).rename(
+        columns={"channels": "channels C", "mlp_hidden": "MLP hidden units"}
+    )
+    return table.set_index(["setting", "stage"])
+
+
+def probe_progress(root=None) -> pd.DataFrame:
+    """Per probe: the runs it plans (its experiment with the study's seeds, plus probe 2's
+    schedule check) and how many have results files."""
+    from rga.engine.config import LARGE_PROFILE, run_id
+    from rga.study.experiments import PROBE_PROFILES, experiment_configs
+    from rga.study.report.paths import results_dir
+    from rga.study.report.scale_probes import PROBES
+    from rga.study.scale import schedule_check_config
+
+    rows = []
+    for probe in PROBES:
+        profile = PROBE_PROFILES[probe.experiment]
+        configs = experiment_configs(probe.experiment, profile, "study")
+        if profile == LARGE_PROFILE:
+            configs.append(schedule_check_config(profile))
+        found = set()
+        for experiment in {c.experiment for c in configs}:
+            folder = results_dir(experiment, root)
+            found |= {p.stem.rsplit("-d", 1)[0] for p in folder.glob("*.json")} if (
+                folder.is_dir()
+            ) else set()  # fmt: skip
+        planned = {run_id(c, "0" * 16).rsplit("-d", 1)[0] for c in configs}
+        rows.append({"probe": probe.name, "profile": profile, "runs planned": len(planned),
+                     "runs finished": len(planned & found)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _signed(value: float, low: float = math.nan, high: float = math.nan, digits: int = 1) -> str:
+    """ "+1.2 [-0.3, +2.7]"; "+1.2" without an interval; "–" for NaN."""
+    if value is None or math.isnan(value):
+        return MISSING
+    text = f"{value:+.{digits}f}"
+    return text if math.isnan(low) else f"{text} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def probe_table(shifts: pd.DataFrame, probe: str) -> pd.DataFrame:
+    """One probe's rows of :func:`rga.study.report.scale_probes.margin_shifts` as the page shows
+    them: the claim's pair and metric, both verdicts and margins, the move with its interval,
+    Holm-adjusted p and per-seed values, and the judgement."""
+    rows = shifts[shifts["probe"] == probe]
+    return pd.DataFrame(
+        {
+            "pair": rows["pair"],
+            "metric": rows["metric"],
+            "probe: verdict, margin": [f"{v}, {_signed(m)}" for v, m in
+                                       zip(rows["probe verdict"], rows["probe margin"], strict=True)],
+            "study: verdict, margin": [f"{v}, {_signed(m)}" for v, m in
+                                       zip(rows["study verdict"], rows["study margin"], strict=True)],
+            "move (probe - study), 95 % CI": [
+                _signed(m, lo, hi) for m, lo, hi in
+                zip(rows["move"], rows["move low"], rows["move high"], strict=True)
+            ],
+            "Holm p": [MISSING if math.isnan(p) else f"{p:.3f}" for p in rows["move p (Holm)"]],
+            "move by seed": [", ".join(f"{d:+.1f} (s{s})" for s, d in by_seed) or MISSING
+                             for by_seed in rows["move by seed"]],
+            "judgement": rows["judgement"],
+        }
+    )  # fmt: skip
+
+
+GPU_RECORD = "gpu_scale_probe.json"  # under benchmarks/results/, where a lent GPU's record goes
+
+
+class ScalePage:
+    """The page's data, loaded once: each probe's claims (:func:`probe_claims`), the study's, the
+    margins' moves, the probes' progress and the two studies' runs for the init comparison."""
+
+    def __init__(self):
+        from rga.study.report.claims import study_claims
+        from rga.study.report.paper import PAPER_TABLES
+        from rga.study.report.runs import load_runs
+        from rga.study.report.scale_probes import margin_shifts, probe_claims
+
+        self.probes = probe_claims()
+        self.study = study_claims()
+        self.shifts = margin_shifts(self.probes, self.study)
+        self.progress = probe_progress()
+        frames = [r for r in (load_runs(e) for e in PAPER_TABLES) if not r.empty]
+        self.runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def answer(self) -> Markdown:
+        """Two or three sentences: how far each probe has got and its judgements so far."""
+        sentences = []
+        for _, row in self.progress.iterrows():
+            name, done, planned = row["probe"], row["runs finished"], row["runs planned"]
+            judged = self.shifts[(self.shifts["probe"] == name) & (self.shifts["metric"] == "mAP")]
+            judged = judged[~judged["judgement"].isin(["pending"])]
+            if judged.empty:
+                sentences.append(f"Probe *{name}* has {done} of its {planned} runs; it has no "
+                                 "judgement yet.")  # fmt: skip
+                continue
+            counts = judged["judgement"].value_counts()
+            listed = ", ".join(f"{n} {j}" for j, n in counts.items())
+            sentences.append(f"Probe *{name}* ({done} of {planned} runs), in mAP: {listed}.")
+        return Markdown("**In short.** " + " ".join(sentences) + " " + self.gpu_status())
+
+    def gpu_status(self) -> str:
+        """Whether probe 3 ran: its record's device and when, or that it has not."""
+        from rga.study.report.paths import repo_root
+
+        path = repo_root() / "benchmarks" / "results" / GPU_RECORD
+        if not path.is_file():
+            return ("Probe 3 (the paper's network on a GPU) has not run: no GPU was lent to this "
+                    "issue's working sessions; its script, `benchmarks/gpu_scale_probe.py`, is "
+                    "ready and tried on the CPU.")  # fmt: skip
+        record = json.loads(path.read_text())
+        device = (record.get("machine") or {}).get("gpu", "a GPU")
+        return f"Probe 3 ran on {device} ({record.get('created', 'date not recorded')})."
+
+    def show_sizes(self):
+        return styled(sizes_table().astype(str), nowrap=True)
+
+    def show_cbam_sizes(self):
+        return styled(cbam_sizes_table().astype(str), nowrap=True)
+
+    def show_progress(self):
+        return styled(self.progress.astype(str), index=False)
+
+    def show_probe(self, name: str):
+        table = probe_table(self.shifts, name)
+        if table.empty:
+            return Markdown(f"No claim of probe *{name}* has runs yet.")
+        nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
+                  "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
+        return styled(table, index=False, nowrap=nowrap)
+
+    def show_convergence(self) -> Markdown:
+        """The rule's convergence measure at 192x96 (RGA-SC x4, seed 0, the chosen schedule
+        against the next longer one) and what the longer schedule would cost the probe."""
+        from rga.engine.config import LARGE_PROFILE
+        from rga.study import regime
+        from rga.study.report.runs import load_runs
+
+        choice = regime.committed_choice()
+        if not choice or not choice["schedule"]:
+            return Markdown("No schedule is chosen yet, so there is nothing to check at 192x96.")
+        probe = load_runs("scale_positions", profiles=(LARGE_PROFILE,))
+        runs = regime.init_check_runs(
+            load_runs("regime", profiles=(LARGE_PROFILE,)), probe, profile=LARGE_PROFILE
+        )
+        chosen, longer = choice["schedule_name"], regime.next_longer(choice["schedule_name"])
+        text = regime.init_check_text(
+            regime.convergence_table(runs), chosen, where="at 192x96",
+            stands="the study's schedule serves at this size too",
+        )  # fmt: skip
+        if not probe.empty and not text.startswith("Pending"):
+            hours = probe["train_time_s"].sum() / 3600
+            ratio = regime.GRID[longer]["epochs"] / regime.GRID[chosen]["epochs"]
+            text += (
+                f" The probe's {len(probe)} runs trained for {hours:.1f} hours in all (one core "
+                f"each); under {longer} they would take about {hours * ratio:.1f} (x{ratio:.1f})."
+            )
+        return Markdown(text)
+
+    def show_init_verdicts(self):
+        """Each accuracy claim's verdict under the official init and under gamma = 1."""
+        from rga.study.report.inits import init_verdicts
+
+        claims = self.study[self.study["metric"].isin(["mAP", "R1"])]
+        return styled(init_verdicts(claims), index=False, nowrap=["metric"])
+
+    def show_init_effect(self):
+        from rga.study.report.inits import init_effect
+
+        effect = init_effect(self.runs) if not self.runs.empty else pd.DataFrame()
+        if effect.empty:
+            return Markdown("No RGA setting has runs under both inits yet.")
+        return styled(effect, index=False, nowrap=["setting", "difference", "95 % CI"])

@@ -58,6 +58,7 @@ __all__ = [
     "feature_sensitivity",
     "fit_problems",
     "planned_seeds",
+    "study_plan",
     "study_claims",
     "setting_summary",
     "training_fit",
@@ -241,13 +242,13 @@ def planned_seeds(claim: Claim, profile) -> int | None:
 
     if profile != STUDY_PROFILE or claim.experiment not in TABLES:
         return None
-    seeds = _study_plan(claim.experiment, profile)
+    seeds = study_plan(claim.experiment, profile)
     sides = [seeds.get(side, frozenset()) for side in claim.better + claim.worse]
     return len(frozenset.intersection(*sides))
 
 
 @functools.cache
-def _study_plan(experiment: str, profile: str) -> dict[Setting, frozenset[int]]:
+def study_plan(experiment: str, profile: str) -> dict[Setting, frozenset[int]]:
     """{setting: the seeds the study plans for it} of one table; built once per process, since
     building the configs reads the trunk and schedule files (seconds per table)."""
     from rga.study.experiments import experiment_configs
@@ -335,6 +336,7 @@ def check_claims(
     paper: pd.DataFrame | None = None,
     only_given: bool = False,
     feature: str | None = None,
+    planned=None,
 ) -> pd.DataFrame:
     """One row per (claim, metric, group of our runs): the group's profile; its pairs (each with
     the mean paired difference, 95 % t-interval, Holm-adjusted p-value and verdict, as text in
@@ -349,8 +351,11 @@ def check_claims(
 
     ``feature`` ("z" or "z_hat") judges accuracy claims on that feature's metrics; None takes each
     run's headline (its ``eval_feature``). With ``only_given``, claims of experiments not in
-    ``runs_by_experiment`` are left out (otherwise they appear as "not run").
+    ``runs_by_experiment`` are left out (otherwise they appear as "not run"). ``planned``: how many
+    seeds are planned for a claim's sides in a profile, ``planned(claim, profile)`` (default
+    :func:`planned_seeds`, the study's plan; a scale probe passes its own).
     """
+    planned_of = planned or planned_seeds
     datasets = []
     if paper is not None:
         tables = {c.paper_table for c in CLAIMS if c.paper_table}
@@ -382,7 +387,7 @@ def check_claims(
         fam = (group, metric)
         problems = fit_problems(runs, claim, group) if group is not None else []
         profile = _group_profile(runs, group)
-        planned = planned_seeds(claim, profile)
+        planned = planned_of(claim, profile)
         p_adj = adjusted.get(fam, {})
         pair_verdicts = [pair_verdict(t.mean, p_adj[k]) for k, (t, _) in pairs.items()]
         if not len(m):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "SEPARATE_STUDIES",
     "SET_UP_EXPERIMENTS",
     "Notice",
     "benchmarks_dir",
@@ -34,12 +35,17 @@ __all__ = [
 # its comparisons: pages that gather runs of every experiment leave them out, so the grid's test
 # metrics stay unseen (the Regime page shows their training losses).
 SET_UP_EXPERIMENTS = ("pretrain", "regime")
+# Experiments that are studies of their own, read by experiment on their own page and never
+# pooled with the study's runs: the scale probes (book/scale.md), whose RGA-SC at other module
+# sizes carries the study's setting label and profile.
+SEPARATE_STUDIES = ("scale_ratios", "scale_positions")
 
 
 def in_comparisons(path: str | Path, root: str | Path | None = None) -> bool:
-    """Whether a file under the results root belongs to a comparison, not to the set-up."""
+    """Whether a file under the results root belongs to the study's comparisons: not to the
+    set-up, nor to a study of its own (``SEPARATE_STUDIES``)."""
     relative = Path(path).resolve().relative_to(results_dir(None, root).resolve())
-    return relative.parts[0] not in SET_UP_EXPERIMENTS
+    return relative.parts[0] not in (*SET_UP_EXPERIMENTS, *SEPARATE_STUDIES)
 
 
 def repo_root(start: str | Path | None = None) -> Path:
