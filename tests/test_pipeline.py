@@ -14,12 +14,12 @@ def calls(monkeypatch):
         seen.append(("experiment", name, profile, seeds, kwargs.get("device")))
         return pd.DataFrame()
 
-    def run_probe(name, seeds, **kwargs):
-        seen.append(("probe", name, seeds, kwargs.get("device")))
-        return pd.DataFrame()
+    def run_probes(names, seeds, **kwargs):
+        seen.append(("probes", names, seeds, kwargs.get("device")))
+        return []
 
     monkeypatch.setattr(pipeline, "run_experiment", run_experiment)
-    monkeypatch.setattr("rga.study.scale.run_probe", run_probe)
+    monkeypatch.setattr("rga.study.scale.run_probes", run_probes)
     monkeypatch.setattr(pipeline.pretrain, "trunk_manifest", lambda: None)
     monkeypatch.setattr(pipeline.regime, "committed_choice", lambda: None)
     monkeypatch.setattr(
@@ -47,8 +47,8 @@ def test_steps_run_in_order_with_the_study_seeds(calls):
         ("experiment", "regime", "pretrained", "0", "cuda"),
         ("choice",),
         *[("experiment", name, "pretrained", "study", "cuda") for name in pipeline.TABLES],
-        ("probe", "scale_ratios", "study", "cuda"),  # after the tables: the study as it stands
-        ("probe", "scale_positions", "study", "cuda"),
+        # after the tables (the study as it stands), both probes in one pool
+        ("probes", ("scale_ratios", "scale_positions"), "study", "cuda"),
         ("experiment", "from_scratch", "cpu", "0,1,2", "cuda"),
     ]
 

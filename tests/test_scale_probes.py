@@ -13,6 +13,8 @@ def test_an_unknown_probe_is_refused_before_any_work(monkeypatch):
     monkeypatch.setattr(scale, "run_configs", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=r"^probe='scale'.*scale_ratios.*scale_positions"):
         scale.run_probe("scale")
+    with pytest.raises(ValueError, match=r"^seeds="):
+        scale.run_probes(seeds="many")  # before the trunk is made
 
 
 def test_the_schedule_check_is_the_next_longer_schedule_at_192x96():
@@ -68,3 +70,10 @@ def test_probe_1_trains_only_the_modules_at_the_official_sizes(trained):
     ]  # fmt: skip
     assert len(configs) == 11 and {c.profile for c in configs} == {"pretrained"}
     assert LARGE_TRUNK_MANIFEST not in {c.weights for c in configs}
+
+
+def test_both_probes_share_one_pool_in_the_probes_order(trained):
+    scale.run_probes(seeds="study", progress=False)
+    experiments = [c.experiment for c in trained["configs"]]
+    assert experiments == ["scale_ratios"] * 11 + ["scale_positions"] * 9 + ["regime"]
+    assert trained["pretrained"] == [("pretrain-192x96", 192)]  # once, before any run

@@ -71,11 +71,10 @@ def run_study(
             say(f"{name}")
             run_experiment(name, STUDY_PROFILE, "study", jobs=jobs, progress=progress, **fields)
     if "scale" in steps:
-        from rga.study.scale import PROBES, run_probe
+        from rga.study.scale import PROBES, run_probes
 
-        for probe in PROBES:
-            say(f"scale probe {probe}")
-            run_probe(probe, seeds="study", jobs=jobs, progress=progress, **fields)
+        say(f"scale probes {', '.join(PROBES)}")
+        run_probes(PROBES, seeds="study", jobs=jobs, progress=progress, **fields)
     if "from_scratch" in steps:
         say("from_scratch")
         run_experiment(

@@ -9,7 +9,8 @@
   grid's schedule next longer than the chosen one (the check the official-init study made at
   96x48).
 
-``run_probe`` is what ``experiments/scale.ipynb`` and the pipeline's ``scale`` step call.
+``run_probe`` is what ``experiments/scale.ipynb`` calls; the pipeline's ``scale`` step runs both
+probes in one pool (``run_probes``), so that no core waits between them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rga.study.experiments import (
 )
 from rga.study.report.paths import results_dir
 
-__all__ = ["PROBES", "run_probe", "schedule_check_config"]
+__all__ = ["PROBES", "run_probe", "run_probes", "schedule_check_config"]
 
 PROBES = tuple(PROBE_PROFILES)
 
@@ -65,24 +66,48 @@ def run_probe(
     ``profile``: None for the probe's own (``PROBE_PROFILES``); e.g. "smoke" to try it in a
     minute. ``seeds``, ``overrides`` and ``fields`` as in ``experiment_configs``. With the
     192x96 profile the trunk is pretrained first when missing, and ``seeds="study"`` adds the
-    schedule check (module docstring); all runs share one pool of ``jobs`` workers.
+    schedule check (module docstring).
     """
     from rga.study.report.runs import load_runs
 
-    if probe not in PROBE_PROFILES:
-        raise ValueError(f"probe={probe!r} is not a scale probe; choose one of {list(PROBES)}")
-    profile = profile or PROBE_PROFILES[probe]
-    configs = experiment_configs(probe, profile, seeds, overrides, **fields)
-    if profile == LARGE_PROFILE:
-        _ensure_large_trunk(notebook_fields(None, **fields), progress)
-        configs = experiment_configs(probe, profile, seeds, overrides, **fields)  # its weights
-        if seeds == "study":
-            configs.append(schedule_check_config(profile, **notebook_fields(overrides, **fields)))
-    ids = run_configs(configs, jobs=jobs, force=force, progress=progress)
+    ids = run_probes((probe,), profile, seeds, overrides, jobs=jobs, force=force,
+                     progress=progress, **fields)  # fmt: skip
     if not ids:
         return pd.DataFrame()
     runs = load_runs(probe, results_dir(), profiles=None)
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
+
+
+def run_probes(
+    probes=PROBES,
+    profile: str | None = None,
+    seeds="study",
+    overrides=None,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    **fields,
+) -> list[str]:
+    """Train (or reuse) every run of ``probes`` in one pool of ``jobs`` workers, in the probes'
+    order (no core waits at the end of one probe); their run ids. Arguments as in
+    :func:`run_probe`; every probe is checked before anything trains."""
+    unknown = [p for p in probes if p not in PROBE_PROFILES]
+    if unknown:
+        raise ValueError(f"probe={unknown[0]!r} is not a scale probe; choose one of {list(PROBES)}")
+    profiles = {p: profile or PROBE_PROFILES[p] for p in probes}
+    for probe in probes:  # bad seeds, overrides or fields fail here, before the trunk
+        experiment_configs(probe, profiles[probe], seeds, overrides, **fields)
+    if LARGE_PROFILE in profiles.values():
+        _ensure_large_trunk(notebook_fields(None, **fields), progress)
+    configs = []
+    for probe in probes:  # built after the trunk: the 192x96 runs name its file
+        configs += experiment_configs(probe, profiles[probe], seeds, overrides, **fields)
+        if profiles[probe] == LARGE_PROFILE and seeds == "study":
+            configs.append(
+                schedule_check_config(LARGE_PROFILE, **notebook_fields(overrides, **fields))
+            )
+    return run_configs(configs, jobs=jobs, force=force, progress=progress)
 
 
 def _ensure_large_trunk(fields: dict, progress: bool) -> None:
