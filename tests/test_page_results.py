@@ -45,8 +45,8 @@ def test_init_verdicts_side_by_side():
     assert table.loc[("a", "mAP"), official] == "inconclusive"
     assert table.loc[("a", "mAP"), ones] == "reversed"
     assert table["the init changes the verdict"].to_dict() == {
-        ("a", "mAP"): True,
-        ("b", "mAP"): False,  # pending: not yet a verdict
-        ("c", "R1"): False,
+        ("a", "mAP"): "yes",
+        ("b", "mAP"): "not yet known",  # pending: not yet a verdict
+        ("c", "R1"): "not yet known",  # not run
     }
     assert table.loc[("c", "R1"), official] == "not run"

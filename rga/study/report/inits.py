@@ -28,7 +28,8 @@ COLUMNS = {OFFICIAL: "official init (the study)", ONES: "gamma = 1 (the deviatio
 def init_verdicts(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per (claim, metric) of :func:`rga.study.report.claims.check_claims` rows: the
     verdict in each study (``COLUMNS``; "not run" where a study has no row) and whether the init
-    changes it (False while the official study's verdict is pending or not run)."""
+    changes it ("yes", "no", or "not yet known" while the official study's verdict is pending or
+    not run)."""
     rows = claims[claims["profile"].isin(list(COLUMNS))]
     table = rows.pivot_table(
         index=["claim", "metric"], columns="profile", values="verdict", aggfunc="first", sort=False
@@ -36,7 +37,8 @@ def init_verdicts(claims: pd.DataFrame) -> pd.DataFrame:
     table = table.fillna("not run").rename(columns=COLUMNS)
     official, ones = table[COLUMNS[OFFICIAL]], table[COLUMNS[ONES]]
     settled = ~official.isin(["pending", "not run"])
-    table["the init changes the verdict"] = settled & (official != ones)
+    changes = (official != ones).map({True: "yes", False: "no"})
+    table["the init changes the verdict"] = changes.where(settled, "not yet known")
     return table.reset_index()
 
 
