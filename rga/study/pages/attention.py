@@ -470,3 +470,42 @@ def fourth_map_numbers(precision: pd.DataFrame, runs: pd.DataFrame, profile: str
         "rga_sc_auroc_low": f"{rga_sc.min():.2f}" if not rga_sc.empty else "–",
         "rga_sc_auroc_high": f"{rga_sc.max():.2f}" if not rga_sc.empty else "–",
     }
+
+
+def fourth_map_reading(precision: pd.DataFrame, runs: pd.DataFrame, claims: pd.DataFrame,
+                       profile: str) -> str:  # fmt: skip
+    """The fourth module's scores in ``profile``'s runs, in words, all computed: each check's
+    verdict in both scores, where the settings' mass on the person sits against a uniform map,
+    which setting's AUROC varies most over seeds, and which settings' AUROC is below 0.5 (more
+    on the background than on the person) in every seed."""
+    numbers = fourth_map_numbers(precision, runs, profile)
+    ids = set(runs.loc[runs["profile"] == profile, "run_id"]) if not runs.empty else set()
+    fourth = precision[(precision["stage"] == 4) & precision["run_id"].isin(ids)]
+    rows = claims[(claims["profile"] == profile)
+                  & claims["metric"].isin(["AUROC", "mass on person"])]  # fmt: skip
+    if fourth.empty or rows.empty:
+        return "No run of this study has scored attention maps yet."
+    checks = []
+    for text, group in rows.groupby("claim", sort=False):
+        against = text.rsplit("than ", 1)[-1].removesuffix("'s")
+        verdicts = ", ".join(f"*{v}* in {m}" for m, v in zip(group["metric"], group["verdict"],
+                                                              strict=True))  # fmt: skip
+        checks.append(f"against {against}, {verdicts}")
+    spread = fourth.groupby("setting")["auroc"].agg(lambda a: a.max() - a.min())
+    widest = spread.idxmax()
+    below = [s for s, g in fourth.groupby("setting") if (g["auroc"] < 0.5).all()]
+    sentences = [
+        f"The two checks: {'; '.join(checks)}.",
+        f"The settings' fourth maps put from {numbers['mass_low']} to {numbers['mass_high']} of "
+        f"their mass on the person (means over seeds), against {numbers['chance']} for a uniform "
+        "map.",
+        f"The AUROC varies most over seeds for {widest} (from "
+        f"{fourth.loc[fourth['setting'] == widest, 'auroc'].min():.2f} to "
+        f"{fourth.loc[fourth['setting'] == widest, 'auroc'].max():.2f}).",
+    ]
+    if below:
+        sentences.append(
+            f"{', '.join(below)} ha{'s' if len(below) == 1 else 've'} an AUROC below 0.5 in every "
+            "seed: the map is more on the background than on the person."
+        )
+    return " ".join(sentences)

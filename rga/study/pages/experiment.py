@@ -208,6 +208,33 @@ class ExperimentPage:
         """The shown study's claim checks (:func:`claims_table`), one line per pair."""
         return claims_table(self.claims[self.claims["profile"] == self.profile], run=run)
 
-    def verdict_sentences(self, profile: str = DEVIATION) -> Markdown:
-        """The verdicts of ``profile``'s runs in words (the prose of the page describes it)."""
-        return verdict_sentences(self.claims[self.claims["profile"] == profile])
+    def verdict_sentences(self, profile: str | None = None) -> Markdown:
+        """The verdicts of ``profile``'s runs in words (default: the shown study's)."""
+        return verdict_sentences(self.claims[self.claims["profile"] == (profile or self.profile)])
+
+    def which_study(self) -> str:
+        """Which study the page shows, and why: the official-init one once its claims are all
+        in, else the recorded deviation while the official one is being trained."""
+        if self.profile != DEVIATION:
+            return f"This page shows {PROFILE_NAMES[self.profile]} (`{self.profile}` profile)."
+        return (
+            "The study with the official BN init (`pretrained` profile, the Regime page) is being "
+            "trained; until its claims are all in, this page shows the same study with gamma = 1 "
+            "(`pretrained-ones` profile, the recorded deviation)."
+        )
+
+    def in_words(self) -> Markdown:
+        """The shown study's runs of this table in words, all computed: which study, the fit and
+        each claim seed by seed (:func:`rga.study.report.readings.table_reading`), then the
+        verdicts with their intervals (:func:`verdict_sentences`)."""
+        from rga.study.report.readings import table_reading
+
+        claims = self.claims[self.claims["profile"] == self.profile]
+        reading = table_reading(claims, self.shown_runs())
+        parts = [self.which_study()]
+        if reading:
+            parts += ["**What these runs show**, seed by seed (points: percentage points of the "
+                      "metric; the verdicts after Holm's correction):", reading]  # fmt: skip
+        parts += ["The verdicts with their intervals (each with its decided pairs, or what it "
+                  "rules out and what its seeds detect):", self.verdict_sentences().data]  # fmt: skip
+        return Markdown("\n\n".join(parts))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown
 
+from rga.study.pages.summary import summary_profile
 from rga.study.report.claim_text import claims_table, verdict_sentences
 from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.inits import COLUMNS, OFFICIAL, ONES, init_effect, init_verdicts
@@ -31,6 +32,7 @@ class ResultsPage:
         self.runs = load_runs()
         self.by_experiment = {e: load_runs(e) for e in PAPER_TABLES}
         self.claims = check_claims(self.by_experiment, self.paper)
+        self.shown = summary_profile(self.claims)  # the study this page's main section reads
 
     def glue_values(self) -> dict[str, str]:
         """The profiles the text describes and the study's progress (runs finished, planned)."""
@@ -96,18 +98,53 @@ class ResultsPage:
     def study(self, profile: str) -> pd.DataFrame:
         return self.claims[self.claims["profile"] == profile]
 
-    def show_claims(self, profile: str = ONES):
-        if self.study(profile).empty:
+    def show_which(self) -> Markdown:
+        """Which study the section shows (:attr:`shown`), and how far the official-init one is
+        while it is not yet the one shown."""
+        if self.shown == OFFICIAL:
+            return Markdown("This section reads the study with the official BN init (the "
+                            "`pretrained` profile): its claims are all in.")  # fmt: skip
+        values = self.glue_values()
+        return Markdown(
+            f"Of the {values['study_planned']} runs the study plans (each run once, the "
+            f"from-scratch runs included), {values['study_finished']} have results files "
+            "(the Regime page lists them by experiment). Until the official-init study's claims are "
+            "all in, this section reads the same study with gamma = 1 (the `pretrained-ones` "
+            "profile); the claims of the official-init study so far:\n\n"
+            + verdict_sentences(self.study(OFFICIAL)).data
+        )
+
+    def show_claims(self, profile: str | None = None):
+        if self.study(profile or self.shown).empty:
             return Markdown("No run of this study has finished yet.")
-        return claims_table(self.study(profile))
+        return claims_table(self.study(profile or self.shown))
 
-    def show_sentences(self, profile: str) -> Markdown:
-        return verdict_sentences(self.study(profile))
+    def show_sentences(self, profile: str | None = None) -> Markdown:
+        return verdict_sentences(self.study(profile or self.shown))
 
-    def show_fit(self, profile: str = ONES):
-        """How well each setting of ``profile`` fits its training identities."""
+    def show_readings(self) -> Markdown:
+        """Each of the paper's tables in the shown study, seed by seed
+        (:func:`rga.study.report.readings.table_reading`), under the table's name."""
+        from rga.study.report.paper import PAPER_TABLES
+        from rga.study.report.readings import table_reading
+
+        parts = []
+        for experiment, spec in PAPER_TABLES.items():
+            runs = self.by_experiment[experiment]
+            runs = runs if runs.empty else runs[runs["profile"] == self.shown]
+            claims = self.study(self.shown)
+            text = table_reading(claims[claims["experiment"] == experiment], runs)
+            if text:
+                parts.append(f"**{spec.title[0].upper()}{spec.title[1:]}** "
+                             f"(`{experiment}`).\n\n{text}")  # fmt: skip
+        return Markdown("\n\n".join(parts) or "No claim of this study has runs yet.")
+
+    def show_fit(self, profile: str | None = None):
+        """How well each setting of ``profile`` (the shown study's) fits its training
+        identities."""
         from rga.study.report.claims import training_fit
 
+        profile = profile or self.shown
         runs = self.runs if self.runs.empty else self.runs[self.runs["profile"] == profile]
         fit = training_fit(runs) if not runs.empty else pd.DataFrame()
         if fit.empty:
