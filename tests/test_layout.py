@@ -148,3 +148,31 @@ def test_every_book_page_has_its_module():
         if not ((pages / f"{module}.py").is_file() or (pages / module / "__init__.py").is_file()):
             missing.append(name)
     assert not missing, f"pages without their module in rga/study/pages: {missing}"
+
+
+def test_a_page_never_imports_another_page():
+    """The code behind a page is in its module (or package): a page may import the data side and
+    the ablation pages' shared ``experiment`` module, never another page; what two pages share
+    lives in ``rga.study.report``. The book's page sources import their own module only."""
+    import re
+
+    pages = PACKAGE / "study" / "pages"
+    wrong = []
+    for path in sorted(pages.rglob("*.py")):
+        own = path.relative_to(pages).parts[0].removesuffix(".py")
+        for line, name in rga_imports(path):
+            if not name.startswith("rga.study.pages."):
+                continue
+            other = name.split(".")[3]
+            if other not in (own, "experiment"):
+                wrong.append(f"{path.relative_to(PACKAGE)} line {line}: {name}")
+    book = PACKAGE.parent / "book"
+    for source in sorted(book.glob("*.md")):
+        own = "summary" if source.stem == "introduction" else source.stem
+        for found in re.findall(
+            r"from rga\.study\.pages(?:\.(\w+))? import (\w+)", source.read_text()
+        ):
+            module = found[0] or found[1]
+            if module != own:
+                wrong.append(f"book/{source.name}: rga.study.pages.{module}")
+    assert not wrong, "a page imports another page:\n" + "\n".join(wrong)

@@ -1,4 +1,5 @@
-"""The Attention maps page (``rga.study.pages.attention``): maps drawn on their true grid, the
+"""The Attention maps page (``rga.study.pages.attention``) and its figures
+(``rga.study.report.attention_figures``): maps drawn on their true grid, the
 person outlined, a score per image against hand-computed values, colour ranges, the figures'
 text inside their panels, and the opening answer from made-up scores."""
 
@@ -9,17 +10,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
-from rga.study.pages.attention import (
-    answer,
+from rga.study.pages.attention import answer, figure_caption
+from rga.study.report.attention_arrays import AttentionArrays
+from rga.study.report.attention_figures import (
     compare_saved_models,
     draw_grid_map,
     draw_person_outline,
-    figure_caption,
     map_range,
     person_scores,
     saved_stages_figure,
 )
-from rga.study.report.attention_arrays import AttentionArrays
 
 H, W = 48, 24  # image pixels; grids below are (12, 6) and (6, 3)
 

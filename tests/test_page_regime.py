@@ -4,12 +4,9 @@ import pandas as pd
 
 from rga.engine.config import run_id
 from rga.study.experiments import experiment_configs
-from rga.study.pages.regime import (
-    data_where,
-    plot_regime_losses,
-    regime_table,
-    study_progress,
-)
+from rga.study.pages.regime import plot_regime_losses, regime_table
+from rga.study.regime import data_where
+from rga.study.report.studies import study_progress
 from tests.test_regime import flat, run
 
 

@@ -450,11 +450,11 @@ def test_loss_panels_leave_out_the_first_epochs_spike():
 
 
 def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
-    from rga.study.pages import experiment as sections
+    from rga.study.report.runs import experiment_status
 
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=0)  # smoke: not the study's
     runs = report.load_runs("plugin_position", root=tmp_path)
-    pending = sections.status(runs, "plugin_position", root=tmp_path).data
+    pending = experiment_status(runs, "plugin_position", root=tmp_path).data
     assert pending.startswith("**Our runs of this experiment are pending.**")
     assert (
         "study's profiles (cpu, pretrained-ones, pretrained)" in pending
@@ -462,7 +462,7 @@ def test_an_experiment_page_names_its_profiles_and_what_it_left_out(tmp_path):
     )
     _write_run(tmp_path, kind="rga-sc", positions=(3,), seed=1, profile="cpu")
     runs = report.load_runs("plugin_position", root=tmp_path)
-    shown = sections.status(runs, "plugin_position", root=tmp_path).data
+    shown = experiment_status(runs, "plugin_position", root=tmp_path).data
     assert "1 results files" in shown and "seeds 1, of the study's profiles" in shown
     assert "left out: 1 of the smoke profile" in shown
 

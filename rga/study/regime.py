@@ -103,6 +103,19 @@ def data_tag(run) -> str:
     return str(run_id).rsplit("-d", 1)[1] if isinstance(run_id, str) and "-d" in run_id else ""
 
 
+def data_where(runs: pd.DataFrame) -> dict[str, str]:
+    """Each data tag of the regime runs, in words: "data 2eb942b5 (written and trained on an
+    NVIDIA H200)". The same SynthReID preset and seed give other files under another Pillow, so
+    the data of each machine is its own."""
+    where = {}
+    for _, run in runs.iterrows():
+        tag = data_tag(run)
+        hardware = run.get("hardware")
+        machine = hardware if isinstance(hardware, str) and hardware else str(run.get("device"))
+        where.setdefault(tag, f"data {tag} (written and trained on {machine})")
+    return where
+
+
 def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (data, schedule, model) of the regime runs: final loss (mean over the last
     tenth), its change from the tenth before, whether it settled, its excess over the next longer

@@ -4,7 +4,7 @@ against ordering, the gains, the claims and the training curves.
 
 :class:`ExperimentPage` loads an experiment's runs, the paper's numbers and the study's claim
 checks once; each method returns what a page shows as a cell's value (a Styler, a Figure,
-Markdown). The figures and curves show one study (:func:`rga.study.pages.summary.summary_profile`),
+Markdown). The figures and curves show one study (:func:`rga.study.report.studies.summary_profile`),
 never pooled with the other.
 """
 
@@ -17,63 +17,23 @@ import pandas as pd
 from IPython.display import Markdown
 from matplotlib.figure import Figure
 
-from rga.study.pages.summary import DEVIATION, PROFILE_NAMES, summary_profile
 from rga.study.report.claim_text import claims_table, verdict_sentences
 from rga.study.report.claims import CLAIM_VERDICTS, study_claims
 from rga.study.report.paper import (
     PAPER_TABLES,
-    groups_legend,
     load_paper_numbers,
     ordering_agreement,
     ordering_table,
     paper_vs_ours_table,
     settings_long,
 )
-from rga.study.report.paths import _relative, results_dir
-from rga.study.report.runs import curves_long, load_runs
+from rga.study.report.runs import curves_long, experiment_status, load_runs
+from rga.study.report.studies import DEVIATION, PROFILE_NAMES, summary_profile
 from rga.study.report.styling import styled
 
 TAU = "Kendall's tau"  # the column of ordering_agreement
 
-__all__ = ["ExperimentPage", "ordering_sentence", "status"]
-
-
-def status(runs: pd.DataFrame, experiment: str, root=None) -> Markdown:
-    """A sentence on what our runs of ``experiment`` are: the groups of runs, the number of runs
-    and seeds; or, without runs, that they are pending and the page shows the paper alone. Either
-    way it names the study's profiles (``runs`` is :func:`rga.study.report.runs.load_runs` of
-    them) and how many runs of other profiles the folder holds and the page leaves out."""
-    from rga.study.report.runs import STUDY_PROFILES, left_out_profiles, left_out_text
-
-    folder = _relative(results_dir(experiment, root))
-    left_out = left_out_profiles([experiment], root)
-    profiles = ", ".join(STUDY_PROFILES)
-    if runs.empty:
-        held = (
-            f" (it holds runs of other profiles only, left out: {left_out_text(left_out)})"
-            if left_out
-            else ""
-        )
-        return Markdown(
-            f"**Our runs of this experiment are pending.** There are no results files of the "
-            f"study's profiles ({profiles}) in `{folder}/` yet{held}, so the tables below show "
-            f"the paper's numbers alone. They fill in with ours when the experiment has been run "
-            f"(`experiments/{experiment}.ipynb` with papermill, see the Reproduce page) and the "
-            "book is rebuilt."
-        )
-    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
-    groups = groups_legend(runs).split("\n")
-    if len(groups) == 1:
-        what = f'("ours" in the tables) are runs of {groups[0].removeprefix("ours: ")}'
-    else:
-        what = "are runs of several groups, named in the tables as follows: " + "; ".join(groups)
-    shown = f"the study's profiles ({profiles})"
-    if left_out:
-        shown += f"; runs of other profiles in the folder are left out: {left_out_text(left_out)}"
-    return Markdown(
-        f"Our runs {what}: {runs['run_id'].nunique()} results files in `{folder}/`, seeds {seeds}, "
-        f"of {shown}."
-    )
+__all__ = ["ExperimentPage", "ordering_sentence"]
 
 
 def ordering_sentence(
@@ -135,7 +95,7 @@ class ExperimentPage:
     def status(self) -> Markdown:
         """What the shown study's runs are, and how many runs of the other study the page
         leaves to the Results page."""
-        text = status(self.shown_runs(), self.experiment).data
+        text = experiment_status(self.shown_runs(), self.experiment).data
         others = self.runs if self.runs.empty else self.runs[self.runs["profile"] != self.profile]
         if not others.empty:
             counts = others.groupby("profile", sort=False)["run_id"].nunique()

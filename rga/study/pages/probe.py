@@ -30,7 +30,8 @@ from rga.analysis.draw import PANEL_SIZE, NotebookFigure, denormalize
 from rga.engine.checkpoint import FINAL
 from rga.engine.config import RunConfig, run_id
 from rga.engine.evaluate import load_trained, trained_fingerprints
-from rga.study.pages.attention import (
+from rga.study.report.attention_arrays import AttentionArrays, attention_path
+from rga.study.report.attention_figures import (
     draw_grid_map,
     draw_image,
     draw_person_outline,
@@ -38,7 +39,6 @@ from rga.study.pages.attention import (
     person_scores,
     saved_stages_figure,
 )
-from rga.study.report.attention_arrays import AttentionArrays, attention_path
 from rga.study.report.labels import STAGE_LABELS, setting_label
 from rga.study.report.paths import _relative, checkpoints_dir
 from rga.study.report.probe_page import (

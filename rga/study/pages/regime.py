@@ -13,13 +13,13 @@ import pandas as pd
 from IPython.display import Markdown
 from matplotlib.figure import Figure
 
-from rga.study.regime import GRID, convergence_table, data_tag, schedule_name
+from rga.study.regime import GRID, convergence_table, data_tag, data_where, schedule_name
 from rga.study.report.paths import repo_root
+from rga.study.report.studies import study_progress
 
 __all__ = [
     "answer",
     "choice_text",
-    "data_where",
     "grid_findings",
     "grid_runs",
     "grid_view",
@@ -30,7 +30,6 @@ __all__ = [
     "load_choice",
     "plot_regime_losses",
     "regime_table",
-    "study_progress",
     "trunk_table",
 ]
 
@@ -67,19 +66,6 @@ def trunk_table(manifest: dict) -> pd.DataFrame:
         "training time": f"{manifest['train_time_s'] / 60:.1f} min",
     }
     return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name="trunk"))
-
-
-def data_where(runs: pd.DataFrame) -> dict[str, str]:
-    """Each data tag of the regime runs, in words: "data 2eb942b5 (written and trained on an
-    NVIDIA H200)". The same SynthReID preset and seed give other files under another Pillow, so
-    the data of each machine is its own."""
-    where = {}
-    for _, run in runs.iterrows():
-        tag = data_tag(run)
-        hardware = run.get("hardware")
-        machine = hardware if isinstance(hardware, str) and hardware else str(run.get("device"))
-        where.setdefault(tag, f"data {tag} (written and trained on {machine})")
-    return where
 
 
 def regime_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -154,46 +140,6 @@ def plot_regime_losses(runs: pd.DataFrame) -> Figure:
         fontsize="small",
     )
     return fig
-
-
-def study_progress(root=None) -> pd.DataFrame:
-    """How far the study in the chosen regime has got: per experiment of the pipeline, the runs
-    it plans (``pretrained`` profile, the study's seeds; ``from_scratch`` in the ``cpu`` profile
-    with three seeds) and how many of them have results files."""
-    from rga.engine.config import run_id
-    from rga.study.experiments import experiment_configs
-    from rga.study.pipeline import FROM_SCRATCH_SEEDS, STUDY_PROFILE, TABLES
-    from rga.study.report.paths import results_dir
-
-    plans = [(name, STUDY_PROFILE, "study") for name in TABLES]
-    plans.append(("from_scratch", "cpu", FROM_SCRATCH_SEEDS))
-    rows, planned, finished = [], set(), set()
-    for name, profile, seeds in plans:
-        configs = experiment_configs(name, profile, seeds)
-        folder = results_dir(name, root)
-        found = {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
-        # a planned run is finished when a results file of its configuration exists (any data)
-        hashes = {run_id(c, "0" * 16).rsplit("-d", 1)[0] for c in configs}
-        done = {rid.rsplit("-d", 1)[0] for rid in found} & hashes
-        planned |= hashes
-        finished |= done
-        rows.append(
-            {
-                "experiment": name,
-                "profile": profile,
-                "runs planned": len(hashes),
-                "runs finished": len(done),
-            }
-        )
-    rows.append(
-        {
-            "experiment": "all (each run once)",
-            "profile": "",
-            "runs planned": len(planned),
-            "runs finished": len(finished),
-        }
-    )
-    return pd.DataFrame(rows)
 
 
 def trunk_lines() -> Markdown:
@@ -275,7 +221,7 @@ def init_check(choice: dict | None) -> Markdown:
 
 
 def progress_view(choice: dict | None) -> list:
-    """How far the study's tables are: a sentence and :func:`study_progress`."""
+    """How far the study's tables are: a sentence and :func:`rga.study.report.studies.study_progress`."""
     from rga.study.report.styling import styled
 
     if choice is None or choice["schedule"] is None:

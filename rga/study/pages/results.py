@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown
 
-from rga.study.pages.summary import summary_profile
 from rga.study.report.claim_text import claims_table, verdict_sentences
 from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.inits import COLUMNS, OFFICIAL, ONES, init_effect, init_verdicts
+from rga.study.report.studies import summary_profile
 from rga.study.report.styling import styled
 
 __all__ = ["COLUMNS", "OFFICIAL", "ONES", "ResultsPage", "init_effect", "init_verdicts"]
@@ -37,7 +37,7 @@ class ResultsPage:
     def glue_values(self) -> dict[str, str]:
         """The profiles the text describes and the study's progress (runs finished, planned)."""
         from rga.engine.config import PROFILES, make_config
-        from rga.study.pages.regime import study_progress
+        from rga.study.report.studies import study_progress
 
         cpu = PROFILES["cpu"]
         values = {"cpu_profile": f"{cpu.arch}, {cpu.height}x{cpu.width}, {cpu.epochs} epochs, "

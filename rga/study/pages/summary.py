@@ -15,13 +15,9 @@ from matplotlib.figure import Figure
 
 from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.formats import MISSING, count, decimal
+from rga.study.report.studies import PROFILE_NAMES, summary_profile
 from rga.study.report.styling import styled
 
-STUDY, DEVIATION = "pretrained", "pretrained-ones"
-PROFILE_NAMES = {
-    STUDY: "the study with the official BN init",
-    DEVIATION: "the study with gamma = 1 (the recorded deviation; the official-init study is pending)",
-}
 PRIMARY = "mAP"
 
 __all__ = [
@@ -34,16 +30,7 @@ __all__ = [
     "headline_figure",
     "glossary_tables",
     "outside_evidence",
-    "summary_profile",
 ]
-
-
-def summary_profile(claims: pd.DataFrame) -> str:
-    """``pretrained`` when its accuracy claims all have a verdict (none pending or not run),
-    else ``pretrained-ones``."""
-    study = claims[(claims["profile"] == STUDY) & claims["metric"].isin(["mAP", "R1"])]
-    complete = not study.empty and not study["verdict"].isin(["pending", "not run"]).any()
-    return STUDY if complete else DEVIATION
 
 
 def _ours(pairs: list[dict]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from rga.study.report.formats import count, duration, format_field, mean_sd
 from rga.study.report.labels import (
@@ -23,7 +24,7 @@ from rga.study.report.labels import (
     run_settings,
     setting_label,
 )
-from rga.study.report.paths import Notice, in_comparisons, results_dir
+from rga.study.report.paths import Notice, _relative, in_comparisons, results_dir
 
 # The profiles of the study's runs: the book shows these runs and no others (a smoke run a user
 # made to try a notebook writes into the same folders). `cpu`: the first study, from scratch;
@@ -372,3 +373,41 @@ def used_dataset_statistics(runs: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["dataset", "split"])
     return out.map(count)
+
+
+def experiment_status(runs: pd.DataFrame, experiment: str, root=None) -> Markdown:
+    """A sentence on what our runs of ``experiment`` are: the groups of runs, the number of runs
+    and seeds; or, without runs, that they are pending and the page shows the paper alone. Either
+    way it names the study's profiles (``runs`` is :func:`rga.study.report.runs.load_runs` of
+    them) and how many runs of other profiles the folder holds and the page leaves out."""
+    from rga.study.report.paper import groups_legend
+
+    folder = _relative(results_dir(experiment, root))
+    left_out = left_out_profiles([experiment], root)
+    profiles = ", ".join(STUDY_PROFILES)
+    if runs.empty:
+        held = (
+            f" (it holds runs of other profiles only, left out: {left_out_text(left_out)})"
+            if left_out
+            else ""
+        )
+        return Markdown(
+            f"**Our runs of this experiment are pending.** There are no results files of the "
+            f"study's profiles ({profiles}) in `{folder}/` yet{held}, so the tables below show "
+            f"the paper's numbers alone. They fill in with ours when the experiment has been run "
+            f"(`experiments/{experiment}.ipynb` with papermill, see the Reproduce page) and the "
+            "book is rebuilt."
+        )
+    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
+    groups = groups_legend(runs).split("\n")
+    if len(groups) == 1:
+        what = f'("ours" in the tables) are runs of {groups[0].removeprefix("ours: ")}'
+    else:
+        what = "are runs of several groups, named in the tables as follows: " + "; ".join(groups)
+    shown = f"the study's profiles ({profiles})"
+    if left_out:
+        shown += f"; runs of other profiles in the folder are left out: {left_out_text(left_out)}"
+    return Markdown(
+        f"Our runs {what}: {runs['run_id'].nunique()} results files in `{folder}/`, seeds {seeds}, "
+        f"of {shown}."
+    )
