@@ -3,6 +3,7 @@
 import pandas as pd
 
 from rga.study.pages import summary
+from rga.study.report.runs import cpu_family
 
 
 def _pair(mean, low, high, verdict, worse="Baseline"):
@@ -52,9 +53,9 @@ def test_claims_summary_has_one_row_per_claim_with_ours_and_the_caveat():
 
 
 def test_a_claim_whose_runs_trained_on_several_cpus_says_so():
-    assert summary.cpu_family("Intel(R) Xeon(R) Processor @ 2.80GHz") == "Intel Xeon"
-    assert summary.cpu_family("Intel(R) Xeon(R) Processor") == "Intel Xeon"
-    assert summary.cpu_family("AMD EPYC 7B13") == "AMD EPYC"
+    assert cpu_family("Intel(R) Xeon(R) Processor @ 2.80GHz") == "Intel Xeon"
+    assert cpu_family("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert cpu_family("AMD EPYC 7B13") == "AMD EPYC"
     claims = pd.DataFrame(
         [
             _row("a", "pretrained", "mAP", "inconclusive", [_pair(-0.5, -0.9, 0.1, "undecided")]),

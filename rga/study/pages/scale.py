@@ -205,10 +205,32 @@ class ScalePage:
     def show_progress(self):
         return styled(self.progress.astype(str), index=False)
 
+    def cpus(self, name: str) -> str:
+        """The CPU families the probe's runs (its own and those it takes from the study)
+        trained on, with their counts: pairs across two families compare runs that round
+        differently (the Reproduce page measures by how much)."""
+        from rga.study.report.runs import cpu_family
+        from rga.study.report.scale_probes import PROBES, probe_runs
+
+        probe = next(p for p in PROBES if p.name == name)
+        runs = probe_runs(probe)
+        if runs.empty or "hardware" not in runs:
+            return ""
+        counts = runs["hardware"].dropna().map(cpu_family).value_counts()
+        listed = ", ".join(f"{family} ({n} runs)" for family, n in counts.items())
+        note = (
+            " (pairs across the two compare runs that round differently)" if len(counts) > 1 else ""
+        )
+        return f"Its runs trained on: {listed}{note}."
+
     def show_probe(self, name: str):
         table = probe_table(self.shifts, name)
         if table.empty:
             return Markdown(f"No claim of probe *{name}* has runs yet.")
+        if self.cpus(name):
+            from IPython.display import display
+
+            display(Markdown(self.cpus(name)))
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
         return styled(table, index=False, nowrap=nowrap)

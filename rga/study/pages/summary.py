@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from rga.study.report.claims import CLAIM_VERDICTS
 from rga.study.report.formats import MISSING, count, decimal
+from rga.study.report.runs import cpu_family
 from rga.study.report.studies import PROFILE_NAMES, summary_profile
 from rga.study.report.styling import styled
 
@@ -25,7 +26,6 @@ __all__ = [
     "claims_summary",
     "example_run_id",
     "compute_table",
-    "cpu_family",
     "cpus_of_claims",
     "headline_figure",
     "glossary_tables",
@@ -44,16 +44,6 @@ def _ours(pairs: list[dict]) -> str:
         return f"{p['mean']:+.1f}{interval}"
     means = sorted(p["mean"] for p in pairs)
     return f"{len(pairs)} pairs: {means[0]:+.1f} to {means[-1]:+.1f}"
-
-
-def cpu_family(hardware) -> str:
-    """ "AMD EPYC" or "Intel Xeon" from a results file's CPU string (the same CPU is written
-    with and without its clock speed); the string itself otherwise."""
-    text = str(hardware)
-    for family in ("AMD EPYC", "Intel Xeon"):
-        if all(word in text for word in family.split()):
-            return family
-    return text
 
 
 def cpus_of_claims(claims: pd.DataFrame, runs: pd.DataFrame, profile: str) -> dict[str, list]:

@@ -411,3 +411,13 @@ def experiment_status(runs: pd.DataFrame, experiment: str, root=None) -> Markdow
         f"Our runs {what}: {runs['run_id'].nunique()} results files in `{folder}/`, seeds {seeds}, "
         f"of {shown}."
     )
+
+
+def cpu_family(hardware) -> str:
+    """ "AMD EPYC" or "Intel Xeon" from a results file's CPU string (the same CPU is written
+    with and without its clock speed); the string itself otherwise."""
+    text = str(hardware)
+    for family in ("AMD EPYC", "Intel Xeon"):
+        if all(word in text for word in family.split()):
+            return family
+    return text
