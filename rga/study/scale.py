@@ -34,7 +34,8 @@ PROBES = tuple(PROBE_PROFILES)
 
 def schedule_check_config(profile: str = LARGE_PROFILE, **fields) -> RunConfig:
     """RGA-SC x4, seed 0, in ``profile`` under the grid's compressed schedule next longer than the
-    chosen one (``rga.study.regime``), filed under the ``regime`` experiment."""
+    chosen one (``rga.study.regime``), filed under the ``regime`` experiment; ``fields`` other
+    than the schedule's apply to it."""
     from rga.study.regime import GRID, committed_choice, next_longer
 
     choice = committed_choice()
@@ -44,6 +45,7 @@ def schedule_check_config(profile: str = LARGE_PROFILE, **fields) -> RunConfig:
             "the schedule check needs a chosen schedule with a longer one in the grid "
             "(experiments/regime/choice.json); run experiments/regime.ipynb first"
         )
+    fields = {k: v for k, v in fields.items() if k not in GRID[longer]}  # the check's schedule
     return make_config(
         profile, experiment="regime", kind="rga-sc", positions=ALL_STAGES, seed=0,
         **GRID[longer], **fields,

@@ -170,7 +170,8 @@ def margin_shifts(probes: pd.DataFrame, study: pd.DataFrame, alpha: float = ALPH
 
     ``probes``: :func:`probe_claims`; ``study``: ``check_claims`` rows of the study (its profile's
     rows are used)."""
-    study = study[study["profile"] == STUDY].set_index(["claim", "metric"])
+    study = study[study["profile"] == STUDY].drop_duplicates(["claim", "metric"])
+    study = study.set_index(["claim", "metric"])
     rows = []
     for _, row in probes.iterrows():
         key = (row["claim"], row["metric"])
