@@ -157,3 +157,21 @@ def test_probe_1_is_judged_on_its_runs_and_the_studys_baseline(tmp_path):
 
     assert set(load_runs(root=tmp_path, profiles=None)["experiment"]) == {"plugin_position"}
     assert len(load_runs("scale_ratios", tmp_path, profiles=None)) == 5
+
+
+def test_the_status_counts_each_probes_runs_and_its_judged_claims_once():
+    from rga.study.report.scale_probes import scale_status
+
+    progress = pd.DataFrame([{"probe": "a", "runs planned": 11, "runs finished": 11},
+                             {"probe": "b", "runs planned": 10, "runs finished": 2}])  # fmt: skip
+    shifts = pd.DataFrame([
+        {"probe": "a", "claim": "x", "metric": "mAP", "judgement": "stands at that scale"},
+        {"probe": "a", "claim": "x", "metric": "mAP", "judgement": "stands at that scale"},
+        {"probe": "a", "claim": "y", "metric": "mAP", "judgement": "depends on scale"},
+        {"probe": "a", "claim": "y", "metric": "R1", "judgement": "depends on scale"},
+        {"probe": "b", "claim": "x", "metric": "mAP", "judgement": "pending"},
+    ])  # fmt: skip
+    assert scale_status(shifts, progress) == (
+        "Probe “a” (11 of 11 runs), claims in mAP: 1 stands at that scale, 1 depends on scale. "
+        "Probe “b”: 2 of its 10 runs, no judgement yet."
+    )

@@ -23,7 +23,6 @@ __all__ = [
     "SIZE_LABELS",
     "ScalePage",
     "cbam_sizes_table",
-    "probe_progress",
     "probe_table",
     "scale_settings",
     "sizes_table",
@@ -87,33 +86,6 @@ def cbam_sizes_table(study: RunConfig | None = None) -> pd.DataFrame:
     return table.set_index(["setting", "stage"])
 
 
-def probe_progress(root=None) -> pd.DataFrame:
-    """Per probe: the runs it plans (its experiment with the study's seeds, plus probe 2's
-    schedule check) and how many have results files."""
-    from rga.engine.config import LARGE_PROFILE, run_id
-    from rga.study.experiments import PROBE_PROFILES, experiment_configs
-    from rga.study.report.paths import results_dir
-    from rga.study.report.scale_probes import PROBES
-    from rga.study.scale import schedule_check_config
-
-    rows = []
-    for probe in PROBES:
-        profile = PROBE_PROFILES[probe.experiment]
-        configs = experiment_configs(probe.experiment, profile, "study")
-        if profile == LARGE_PROFILE:
-            configs.append(schedule_check_config(profile))
-        found = set()
-        for experiment in {c.experiment for c in configs}:
-            folder = results_dir(experiment, root)
-            found |= {p.stem.rsplit("-d", 1)[0] for p in folder.glob("*.json")} if (
-                folder.is_dir()
-            ) else set()  # fmt: skip
-        planned = {run_id(c, "0" * 16).rsplit("-d", 1)[0] for c in configs}
-        rows.append({"probe": probe.name, "profile": profile, "runs planned": len(planned),
-                     "runs finished": len(planned & found)})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
 def _signed(value: float, low: float = math.nan, high: float = math.nan, digits: int = 1) -> str:
     """ "+1.2 [-0.3, +2.7]"; "+1.2" without an interval; "–" for NaN."""
     if value is None or math.isnan(value):
@@ -158,7 +130,7 @@ class ScalePage:
         from rga.study.report.claims import study_claims
         from rga.study.report.paper import PAPER_TABLES
         from rga.study.report.runs import load_runs
-        from rga.study.report.scale_probes import margin_shifts, probe_claims
+        from rga.study.report.scale_probes import margin_shifts, probe_claims, probe_progress
 
         self.probes = probe_claims()
         self.study = study_claims()
@@ -169,19 +141,10 @@ class ScalePage:
 
     def answer(self) -> Markdown:
         """Two or three sentences: how far each probe has got and its judgements so far."""
-        sentences = []
-        for _, row in self.progress.iterrows():
-            name, done, planned = row["probe"], row["runs finished"], row["runs planned"]
-            judged = self.shifts[(self.shifts["probe"] == name) & (self.shifts["metric"] == "mAP")]
-            judged = judged[~judged["judgement"].isin(["pending"])]
-            if judged.empty:
-                sentences.append(f"Probe *{name}* has {done} of its {planned} runs; it has no "
-                                 "judgement yet.")  # fmt: skip
-                continue
-            counts = judged["judgement"].value_counts()
-            listed = ", ".join(f"{n} {j}" for j, n in counts.items())
-            sentences.append(f"Probe *{name}* ({done} of {planned} runs), in mAP: {listed}.")
-        return Markdown("**In short.** " + " ".join(sentences) + " " + self.gpu_status())
+        from rga.study.report.scale_probes import scale_status
+
+        return Markdown(f"**In short.** {scale_status(self.shifts, self.progress)} "
+                        f"{self.gpu_status()}")  # fmt: skip
 
     def gpu_status(self) -> str:
         """Whether probe 3 ran: its record's device and when, or that it has not."""

@@ -223,11 +223,23 @@ class SummaryPage:
         three = claims[(claims["profile"] == self.profile) & (claims["metric"] == PRIMARY)
                        & (claims["seeds"] == 3)]  # fmt: skip
         values["detectable_3"] = f"{three['detectable'].min():.1f}" if not three.empty else MISSING
+        values["scale_status"] = self.scale_status()
         values["example_run_id"] = (
             example_run_id(self.runs) if not self.runs.empty
             else "synthreid-resnet18-w0.5-rga-sc-p1234-s0-<hash>-d<data>"
         )  # fmt: skip
         return values
+
+    def scale_status(self) -> str:
+        """How far the scale probes (the Scale page) have got, in a sentence or two."""
+        from rga.study.report.scale_probes import (
+            margin_shifts,
+            probe_claims,
+            probe_progress,
+            scale_status,
+        )
+
+        return scale_status(margin_shifts(probe_claims(), self.claims), probe_progress())
 
     def show_compute(self):
         return styled(compute_table(self.runs), index=False)

@@ -31,6 +31,8 @@ from rga.study.report.pairwise import ALPHA, PairTest, holm, pair_test
 
 __all__ = [
     "PROBES",
+    "probe_progress",
+    "scale_status",
     "Probe",
     "margin_shift",
     "margin_shifts",
@@ -219,3 +221,49 @@ def margin_shifts(probes: pd.DataFrame, study: pd.DataFrame, alpha: float = ALPH
         for p, s, m in zip(out["probe verdict"], out["study verdict"], claim_moves, strict=True)
     ]
     return out[columns]
+
+
+def probe_progress(root=None) -> pd.DataFrame:
+    """Per probe: the runs it plans (its experiment with the study's seeds, plus probe 2's
+    schedule check) and how many have results files."""
+    from rga.engine.config import LARGE_PROFILE, run_id
+    from rga.study.experiments import PROBE_PROFILES, experiment_configs
+    from rga.study.report.paths import results_dir
+    from rga.study.scale import schedule_check_config
+
+    rows = []
+    for probe in PROBES:
+        profile = PROBE_PROFILES[probe.experiment]
+        configs = experiment_configs(probe.experiment, profile, "study")
+        if profile == LARGE_PROFILE:
+            configs.append(schedule_check_config(profile))
+        found = set()
+        for experiment in {c.experiment for c in configs}:
+            folder = results_dir(experiment, root)
+            found |= {p.stem.rsplit("-d", 1)[0] for p in folder.glob("*.json")} if (
+                folder.is_dir()
+            ) else set()  # fmt: skip
+        planned = {run_id(c, "0" * 16).rsplit("-d", 1)[0] for c in configs}
+        rows.append({"probe": probe.name, "profile": profile, "runs planned": len(planned),
+                     "runs finished": len(planned & found)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def scale_status(shifts: pd.DataFrame, progress: pd.DataFrame) -> str:
+    """How far each probe has got and, once it has judgements, how many claims (in mAP) stand,
+    depend on scale, and so on: "Probe “192x96”: 0 of its 10 runs, no judgement yet." (plain
+    text: the landing page glues it into a sentence).
+    ``shifts``: :func:`margin_shifts`; ``progress``: :func:`probe_progress`."""
+    sentences = []
+    for _, row in progress.iterrows():
+        name, done, planned = row["probe"], row["runs finished"], row["runs planned"]
+        judged = shifts[(shifts["probe"] == name) & (shifts["metric"] == "mAP")]
+        judged = judged[judged["judgement"] != "pending"].drop_duplicates("claim")
+        if judged.empty:
+            sentences.append(f"Probe “{name}”: {done} of its {planned} runs, no judgement "
+                             "yet.")  # fmt: skip
+            continue
+        counts = judged["judgement"].value_counts()
+        listed = ", ".join(f"{n} {j}" for j, n in counts.items())
+        sentences.append(f"Probe “{name}” ({done} of {planned} runs), claims in mAP: {listed}.")
+    return " ".join(sentences)
