@@ -61,8 +61,8 @@ def test_partial_options_are_those_that_narrow_the_full_run():
 def test_each_benchmark_decides_where_its_record_goes(results):
     training, model = _load("bench_training"), _load("bench_model")
     full_training = Namespace(
-        models=["baseline", "rga-sc"], threads=[2, 1], variants=list(training.VARIANTS),
-        no_eval=False, write=True, json=None,
+        models=["baseline", "rga-sc"], threads=[2, 1], variants=list(training.DEFAULT_VARIANTS),
+        no_eval=False, parallel=[1], profile="cpu", write=True, json=None,
     )  # fmt: skip
     defaults = {dest: getattr(full_training, dest) for dest in training.FULL_RUN}
     assert training.output(full_training, defaults)[0] == results / "bench_training.json"
@@ -70,6 +70,11 @@ def test_each_benchmark_decides_where_its_record_goes(results):
     path, why = training.output(subset, defaults)
     assert path == results.parent / "scratch" / "bench_training.partial.json"
     assert why.startswith("a partial run (--models rga-sc, --threads 1)")
+    # another input size is its own record, with its own full run (two runs at once, no eval)
+    size = {**defaults, **training.FULL_RUN_OF["pretrained-192x96"]}
+    large = Namespace(**{**vars(full_training), "profile": "pretrained-192x96", **size})
+    assert training.output(large, size)[0] == (results / "bench_training_pretrained-192x96.json")
+    assert training.output(large, defaults)[0].name.endswith(".partial.json")
 
     eager = Namespace(compile=False, variants=["baseline"], write=True, json=None)
     full = {"variants": list(model.VARIANTS)}
