@@ -242,7 +242,15 @@ class SummaryPage:
         return scale_status(margin_shifts(probe_claims(), self.claims), probe_progress())
 
     def show_compute(self):
-        return styled(compute_table(self.runs), index=False)
+        """The study's compute by profile, and the scale probes' (a study of their own) in a row
+        of their own once they have runs."""
+        from rga.study.experiments import PROBE_PROFILES
+        from rga.study.report.runs import load_runs
+
+        probes = [load_runs(e, profiles=(p,)) for e, p in PROBE_PROFILES.items()]
+        probes = [r.assign(profile="scale probes") for r in probes if not r.empty]
+        runs = pd.concat([self.runs, *probes], ignore_index=True) if probes else self.runs
+        return styled(compute_table(runs), index=False)
 
     def show_claims(self):
         return styled(self.table, index=False, nowrap=["verdict, mAP", "verdict, R1"])
