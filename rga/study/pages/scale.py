@@ -23,6 +23,7 @@ __all__ = [
     "SIZE_LABELS",
     "ScalePage",
     "cbam_sizes_table",
+    "gpu_tables",
     "probe_table",
     "scale_settings",
     "sizes_table",
@@ -120,6 +121,47 @@ def probe_table(shifts: pd.DataFrame, probe: str) -> pd.DataFrame:
 
 
 GPU_RECORD = "gpu_scale_probe.json"  # under benchmarks/results/, where a lent GPU's record goes
+THROUGHPUT_LABELS = {
+    "baseline": "baseline",
+    "rga-sc factorised": "RGA-SC, relations factorised (ours)",
+    "rga-sc materialised": "RGA-SC, relations materialised (official computation)",
+}
+
+
+def gpu_tables(record: dict) -> list[pd.DataFrame]:
+    """Probe 3's record (``benchmarks/gpu_scale_probe.py``) as the page shows it: the training
+    throughput and peak memory of each variant on the GPU, then each seed's pair of runs (both
+    models' z mAP and R1 and RGA-SC minus the baseline). Empty tables where a part did not run."""
+    throughput = pd.DataFrame(
+        [
+            {
+                "variant": THROUGHPUT_LABELS.get(r["variant"], r["variant"]),
+                "training images/s": f"{r['train_images_per_s']:.0f}",
+                "peak memory (MiB)": f"{r['peak_memory_mib']:.0f}",
+                "inference images/s": f"{r['inference_images_per_s']:.0f}",
+            }
+            for r in (record.get("throughput") or {}).get("rows", [])
+            if "train_images_per_s" in r
+        ]
+    )
+    done = {(r["model"], r["seed"]): r for r in record.get("runs", []) if "metrics" in r}
+    rows = []
+    for seed in sorted({s for _, s in done}):
+        pair = [done.get((model, seed)) for model in ("baseline", "rga-sc")]
+        if None in pair:
+            continue
+        (base, rga) = (r["metrics"]["z"] for r in pair)
+        rows.append(
+            {
+                "seed": str(seed),
+                "epochs": str(pair[0]["epochs"]),
+                "baseline mAP, R1": f"{base['mAP']:.1f}, {base['R1']:.1f}",
+                "RGA-SC mAP, R1": f"{rga['mAP']:.1f}, {rga['R1']:.1f}",
+                "RGA-SC - baseline, mAP": f"{rga['mAP'] - base['mAP']:+.1f}",
+                "RGA-SC - baseline, R1": f"{rga['R1'] - base['R1']:+.1f}",
+            }
+        )
+    return [throughput, pd.DataFrame(rows)]
 
 
 class ScalePage:
@@ -158,6 +200,19 @@ class ScalePage:
         record = json.loads(path.read_text())
         device = (record.get("machine") or {}).get("gpu", "a GPU")
         return f"Probe 3 ran on {device} ({record.get('created', 'date not recorded')})."
+
+    def show_gpu(self):
+        """Probe 3: its status, then its record's tables when a GPU ran it."""
+        from IPython.display import display
+
+        from rga.study.report.paths import repo_root
+
+        display(Markdown(self.gpu_status()))
+        path = repo_root() / "benchmarks" / "results" / GPU_RECORD
+        if path.is_file():
+            for table in gpu_tables(json.loads(path.read_text())):
+                if not table.empty:
+                    display(styled(table, index=False))
 
     def show_sizes(self):
         return styled(sizes_table().astype(str), nowrap=True)
