@@ -15,17 +15,22 @@ from rga.study import pretrain
 pytestmark = pytest.mark.xdist_group("train")
 
 
-def test_trunk_file_manifest_and_loading(tmp_path):
-    config = make_config(
-        "smoke", experiment="pretrain", kind=None, data_root=str(tmp_path / "data"), epochs=1
-    )
-    manifest = pretrain.pretrain_trunk(
+def _pretrain(config, tmp_path):
+    """``pretrain_trunk`` with every folder under ``tmp_path`` (the trunk in ``trunk/``)."""
+    return pretrain.pretrain_trunk(
         config,
         out_dir=tmp_path / "trunk",
         checkpoint_root=tmp_path / "ck",
         results_root=tmp_path / "results",
         progress=False,
     )
+
+
+def test_trunk_file_manifest_and_loading(tmp_path):
+    config = make_config(
+        "smoke", experiment="pretrain", kind=None, data_root=str(tmp_path / "data"), epochs=1
+    )
+    manifest = _pretrain(config, tmp_path)
     name = manifest["file"].split("/")[-1]
     payload = (tmp_path / "trunk" / name).read_bytes()
     assert manifest["sha256"] == hashlib.sha256(payload).hexdigest()
@@ -81,13 +86,7 @@ def test_the_192x96_trunk_has_its_own_manifest_and_profile(tmp_path, monkeypatch
                     epochs=1),
         profile="pretrain-192x96",  # a quick stand-in: written where that profile's trunk goes
     )  # fmt: skip
-    manifest = pretrain.pretrain_trunk(
-        smoke,
-        out_dir=tmp_path / "trunk",
-        checkpoint_root=tmp_path / "ck",
-        results_root=tmp_path / "results",
-        progress=False,
-    )
+    manifest = _pretrain(smoke, tmp_path)
     assert sorted(p.name for p in (tmp_path / "trunk").glob("*.json")) == [LARGE_TRUNK_MANIFEST]
     assert pretrain.trunk_manifest(tmp_path / "trunk", LARGE_TRUNK_MANIFEST) == json.loads(
         json.dumps(manifest)

@@ -188,16 +188,21 @@ class ScalePage:
         return Markdown(f"**In short.** {scale_status(self.shifts, self.progress)} "
                         f"{self.gpu_status()}")  # fmt: skip
 
-    def gpu_status(self) -> str:
-        """Whether probe 3 ran: its record's device and when, or that it has not."""
+    @staticmethod
+    def gpu_record() -> dict | None:
+        """Probe 3's record in ``benchmarks/results/`` (None until a GPU has run it)."""
         from rga.study.report.paths import repo_root
 
         path = repo_root() / "benchmarks" / "results" / GPU_RECORD
-        if not path.is_file():
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def gpu_status(self, record: dict | None = None) -> str:
+        """Whether probe 3 ran: its record's device and when, or that it has not."""
+        record = self.gpu_record() if record is None else record
+        if record is None:
             return ("Probe 3 (the paper's network on a GPU) has not run: no GPU was lent to this "
                     "issue's working sessions; its script, `benchmarks/gpu_scale_probe.py`, is "
                     "ready and tried on the CPU.")  # fmt: skip
-        record = json.loads(path.read_text())
         device = (record.get("machine") or {}).get("gpu", "a GPU")
         return f"Probe 3 ran on {device} ({record.get('created', 'date not recorded')})."
 
@@ -205,14 +210,11 @@ class ScalePage:
         """Probe 3: its status, then its record's tables when a GPU ran it."""
         from IPython.display import display
 
-        from rga.study.report.paths import repo_root
-
-        display(Markdown(self.gpu_status()))
-        path = repo_root() / "benchmarks" / "results" / GPU_RECORD
-        if path.is_file():
-            for table in gpu_tables(json.loads(path.read_text())):
-                if not table.empty:
-                    display(styled(table, index=False))
+        record = self.gpu_record()
+        display(Markdown(self.gpu_status(record)))
+        for table in gpu_tables(record) if record else []:
+            if not table.empty:
+                display(styled(table, index=False))
 
     def show_sizes(self):
         return styled(sizes_table().astype(str), nowrap=True)
@@ -245,10 +247,11 @@ class ScalePage:
         table = probe_table(self.shifts, name)
         if table.empty:
             return Markdown(f"No claim of probe *{name}* has runs yet.")
-        if self.cpus(name):
+        cpus = self.cpus(name)  # reads the probe's results files: once
+        if cpus:
             from IPython.display import display
 
-            display(Markdown(self.cpus(name)))
+            display(Markdown(cpus))
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
         return styled(table, index=False, nowrap=nowrap)
