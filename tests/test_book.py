@@ -42,7 +42,8 @@ EXPERIMENT_PAGES = {
     "embedding_functions": "table4",
 }
 # Under Results after the experiment pages: why RGA-SC does not train from scratch.
-PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, *CHAPTERS[7:], "from_scratch"]  # an appendix
+# The appendix: the from-scratch study, and the spec of the official code the book cites.
+PAGES = [*CHAPTERS[:7], *EXPERIMENT_PAGES, *CHAPTERS[7:], "from_scratch", "official_spec"]
 # A number printed with pandas' default precision ("2.340000"), or a missing value.
 RAW = re.compile(r"^-?\d+\.\d{5,}$|^(nan|NaN|None|<NA>|NaT)$")
 
@@ -184,6 +185,8 @@ class TestBuiltBook:
         topics = pd.read_csv(BOOK / "discrepancies.csv", dtype=str, keep_default_na=False)["topic"]
         missing = [t for t in topics if t not in text]
         assert not missing, missing
+        links = [a["href"] for a in soup.find("main").find_all("a", href=True)]
+        assert any(h.startswith("official_spec.html") for h in links)  # the spec it cites
 
     def test_regime_page_shows_the_trunk_the_rule_and_its_outcome(self, html):
         import json
@@ -390,3 +393,29 @@ def test_book_config_is_offline():
     assert [
         line.split("file:")[1].strip() for line in toc.splitlines() if "file:" in line
     ] == PAGES[1:]
+
+
+def _spec_places(spec: str) -> set[str]:
+    """The places a "spec" citation can name: its numbered sections ("1.7", "3") and the
+    numbered items of sections 0 and 4 ("0.8": fact 8, "4.11": item 11)."""
+    places = set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", spec, flags=re.M))
+    for section in ("0", "4"):
+        body = spec.split(f"\n## {section}. ", 1)[1].split("\n## ", 1)[0]
+        places |= {f"{section}.{n}" for n in re.findall(r"^(\d+)\. ", body, flags=re.M)}
+    return places
+
+
+def test_every_spec_citation_names_a_place_in_the_shipped_spec():
+    """The book and the package cite the official code as "spec 1.7"; the spec is shipped as
+    the appendix page ``book/official_spec.md``, so every citation must name a place in it."""
+    places = _spec_places((BOOK / "official_spec.md").read_text(encoding="utf-8"))
+    assert {"0.8", "1.7", "2.2", "3", "4.11", "5"} <= places  # the parser reads the page
+    citation = re.compile(r"\bspec ((?:\d+(?:\.\d+)?(?:[-/–]\d+(?:\.\d+)?)?(?:, )?)+)")
+    sources = [*(ROOT / "rga").rglob("*.py"), *BOOK.glob("*.md"), *BOOK.glob("*.csv")]
+    wrong = []
+    for path in sources:
+        for match in citation.finditer(path.read_text(encoding="utf-8")):
+            for place in re.split(r", |[-/–]", match.group(1).rstrip(", ")):
+                if place not in places:
+                    wrong.append(f"{path.relative_to(ROOT)}: spec {place}")
+    assert not wrong, "citations of the spec that name no place in it:\n" + "\n".join(wrong)

@@ -189,7 +189,8 @@ TERMS = {
     "the spec": "a written description of what the official code "
     "(microsoft/Relation-Aware-Global-Attention-Networks) does, prepared for this study from "
     "every file of that repository, its issues and the supplementary material; cited by "
-    "section, e.g. “spec 2.2”",
+    "section, e.g. “spec 2.2”; shipped as the appendix page “The official code, as read for "
+    "this study”",
     "run id": "the name of a run's results file and checkpoint folder: "
     "dataset-network-kind-p<positions>-s<seed>-<hash of the configuration>",
 }
