@@ -485,3 +485,28 @@ def test_an_experiment_page_opens_with_its_claims_grouped_by_verdict():
     assert "this table's 3 claims" in text  # mAP rows of the shown study (the other is pending)
     assert "*reversed*: “A beats B”. *inconclusive*: “C beats D”; “E beats F”." in text
     assert "holds" not in text.split("follows.")[1].split("Each verdict")[0]
+
+
+def test_a_table_that_trains_no_baseline_shows_the_studys_baseline_beside_the_paper(tmp_path):
+    from rga.study.pages.experiment import ExperimentPage
+
+    paper = report.load_paper_numbers()
+    for seed, m_ap in ((0, 60.0), (1, 62.0)):
+        _write_run(tmp_path, kind=None, seed=seed, m_ap=m_ap, profile="pretrained-ones")
+    _write_run(tmp_path, experiment="embedding_functions", kind="rga-sc", positions=(1, 2, 3, 4),
+               seed=0, m_ap=55.0, profile="pretrained-ones")  # fmt: skip
+    claims = pd.DataFrame(columns=["profile", "metric", "claim", "verdict"])
+    runs = report.load_runs("embedding_functions", root=tmp_path)
+    page = ExperimentPage("embedding_functions", runs, paper, claims, root=tmp_path)
+    assert sorted(page.study_baseline()["seed"]) == [0, 1]
+    table = page.comparison()
+    assert table.data.loc["Baseline", ("ours", "mAP")] == "61.0 ± 1.4\n[48.3, 73.7]"
+    assert table.data.loc["RGA-SC conv2-5_x", ("ours", "mAP")] == "55.0"
+    assert "the study's baseline, the same runs as on the page" in table.caption
+    # the table that trains the baseline shows its own runs, and says nothing more
+    own = ExperimentPage("plugin_position", report.load_runs("plugin_position", root=tmp_path),
+                         paper, claims, root=tmp_path)  # fmt: skip
+    assert own.study_baseline().empty and "study's baseline" not in own.comparison().caption
+    # no baseline runs yet: the row reads "not run", as before
+    bare = ExperimentPage("embedding_functions", runs, paper, claims, root=tmp_path / "none")
+    assert bare.comparison().data.loc["Baseline", ("ours", "mAP")] == "not run"

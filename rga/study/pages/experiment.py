@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown
@@ -32,6 +33,8 @@ from rga.study.report.studies import DEVIATION, PROFILE_NAMES, summary_profile
 from rga.study.report.styling import styled
 
 TAU = "Kendall's tau"  # the column of ordering_agreement
+BASELINE = ("none", "", "asymmetric")  # the baseline's setting_key
+BASELINE_EXPERIMENT = "plugin_position"  # the table that trains the study's baseline runs
 
 __all__ = ["ExperimentPage", "ordering_sentence"]
 
@@ -72,6 +75,7 @@ class ExperimentPage:
     runs: pd.DataFrame
     paper: pd.DataFrame
     claims: pd.DataFrame
+    root: str | Path | None = None  # the results folder (default: the repository's)
 
     @classmethod
     def load(cls, experiment: str) -> ExperimentPage:
@@ -125,13 +129,35 @@ class ExperimentPage:
             "pairs, their intervals and R1 are in the claims table below."
         )
 
+    def study_baseline(self) -> pd.DataFrame:
+        """The shown study's baseline runs when this experiment trains none of its own but the
+        paper's table has a baseline row: the runs of ``BASELINE_EXPERIMENT`` (nothing but the
+        module changes between the tables, so one set of baseline runs serves them all).
+        Empty otherwise."""
+        runs = self.shown_runs()
+        paper = self.paper[self.paper["table"] == PAPER_TABLES[self.experiment].table]
+        if runs.empty or BASELINE not in set(paper["setting_key"]):
+            return runs.iloc[0:0]
+        if (runs["setting_key"] == BASELINE).any() or self.experiment == BASELINE_EXPERIMENT:
+            return runs.iloc[0:0]
+        base = load_runs(BASELINE_EXPERIMENT, self.root)
+        if base.empty:
+            return runs.iloc[0:0]
+        return base[(base["setting_key"] == BASELINE) & base["group"].isin(set(runs["group"]))]
+
     def comparison(self):
-        """The paper's table beside ours (:func:`paper_vs_ours_table`)."""
+        """The paper's table beside ours (:func:`paper_vs_ours_table`); the baseline row reads
+        the study's baseline runs where this experiment trains none (:meth:`study_baseline`)."""
         spec = PAPER_TABLES[self.experiment]
-        table = paper_vs_ours_table(self.shown_runs(), self.paper, table=spec.table)
+        borrowed = self.study_baseline()
+        runs = pd.concat([self.shown_runs(), borrowed]) if not borrowed.empty else self.shown_runs()
+        table = paper_vs_ours_table(runs, self.paper, table=spec.table)
         caption = f"{spec.title[0].upper()}{spec.title[1:]}: the paper (real data, one run each)"
-        if not self.shown_runs().empty:
+        if not runs.empty:
             caption += " beside ours (SynthReID; mean ± sd over seeds, 95 % CI below)"
+        if not borrowed.empty:
+            caption += ("; our baseline row is the study's baseline, the same runs as on the "
+                        "page “Where to plug in RGA-SC”")  # fmt: skip
         return styled(table, caption, nowrap=True)
 
     def ordering(self, metric: str = "mAP"):
