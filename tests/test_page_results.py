@@ -24,7 +24,7 @@ def test_the_init_effect_is_the_paired_difference_of_each_rga_setting():
     assert effect["setting"].tolist() == ["RGA-SC conv2-5_x"]  # the baseline is not an RGA run
     row = effect.iloc[0]
     # differences 2.8, 1.9, 2.5: mean 2.4, sd 0.46, 2.4 ± 4.303 · 0.458 / sqrt 3 = [1.3, 3.5]
-    assert row["difference"] == "2.4 ± 0.5" and row["95 % CI"] == "[1.3, 3.5]"
+    assert row["difference"] == "+2.4 ± 0.5" and row["95 % CI"] == "[1.3, 3.5]"
     assert row["by seed"] == "+2.8 (s0), +1.9 (s1), +2.5 (s2)" and row["seeds"] == 3
     assert init_effect(runs[runs["profile"] == "pretrained-ones"]).empty
 

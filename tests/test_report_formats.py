@@ -59,6 +59,10 @@ def test_mean_sd_and_the_t_interval_by_hand():
     assert formats.t_interval([5.0]) is None
     assert formats.mean_sd([]) == formats.MISSING
     assert formats.mean_sd([1.0, float("nan"), 3.0]) == "2.0 ± 1.4"  # missing seeds skipped
+    # a difference keeps its sign; zero (also a tiny negative) stays unsigned
+    assert formats.mean_sd([2.0, 3.0], signed=True) == "+2.5 ± 0.7"
+    assert formats.mean_sd([-2.0, -3.0], signed=True) == "-2.5 ± 0.7"
+    assert formats.mean_sd([-0.01, 0.0], signed=True) == "0.0 ± 0.0"
 
 
 def test_config_fields_are_formatted_by_what_they_hold():

@@ -70,8 +70,7 @@ def _caveat(row: pd.Series, depends: bool, cpus: list | None = None) -> str:
     if depends:
         return "the verdict changes with the evaluated feature (z or z_hat)"
     if cpus:
-        return (f"its runs trained on {len(cpus)} CPUs ({', '.join(cpus)}); the same run differs "
-                "between CPUs (Reproduce page)")  # fmt: skip
+        return f"its runs trained on {len(cpus)} CPUs ({', '.join(cpus)})"
     if row["verdict"] == "inconclusive" and not math.isnan(row["detectable"]):
         return f"these seeds detect {row['detectable']:.1f} points; smaller effects go unseen"
     if row["verdict"] == "mixed":

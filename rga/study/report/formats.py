@@ -126,14 +126,18 @@ def t_interval(values: Iterable, confidence: float = CONFIDENCE) -> tuple[float,
     return float(v.mean() - half), float(v.mean() + half)
 
 
-def mean_sd(values: Iterable, digits: int = 1) -> str:
-    """ "21.0 ± 1.4": mean ± sample sd over seeds; "21.0" for one value; "–" for none."""
+def mean_sd(values: Iterable, digits: int = 1, signed: bool = False) -> str:
+    """ "21.0 ± 1.4": mean ± sample sd over seeds; "21.0" for one value; "–" for none.
+    ``signed``: the mean of a difference with its sign, "+2.4 ± 0.5" ("0.0" stays unsigned)."""
     v = _values(values)
     if v.size == 0:
         return MISSING
+    mean = _fixed(v.mean(), digits)
+    if signed and float(mean) > 0:
+        mean = f"+{mean}"
     if v.size == 1:
-        return _fixed(v[0], digits)
-    return f"{_fixed(v.mean(), digits)} ± {_fixed(v.std(ddof=1), digits)}"
+        return mean
+    return f"{mean} ± {_fixed(v.std(ddof=1), digits)}"
 
 
 def mean_sd_ci(

@@ -63,7 +63,7 @@ def init_effect(runs: pd.DataFrame, metric: str = "mAP") -> pd.DataFrame:
         rows.append(
             {
                 "setting": setting_label(*key),
-                "difference": mean_sd(d, 1),
+                "difference": mean_sd(d, 1, signed=True),
                 "95 % CI": interval_text(t_interval(d), 1),
                 "by seed": ", ".join(f"{v:+.1f} (s{int(s)})" for s, v in d.items()),
                 "seeds": len(d),
