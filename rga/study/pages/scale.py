@@ -164,9 +164,18 @@ def gpu_tables(record: dict) -> list[pd.DataFrame]:
     return [throughput, pd.DataFrame(rows)]
 
 
+def gpu_record() -> dict | None:
+    """Probe 3's record in ``benchmarks/results/`` (None until a GPU has run it)."""
+    from rga.study.report.paths import repo_root
+
+    path = repo_root() / "benchmarks" / "results" / GPU_RECORD
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 class ScalePage:
     """The page's data, loaded once: each probe's claims (:func:`probe_claims`), the study's, the
-    margins' moves, the probes' progress and the two studies' runs for the init comparison."""
+    margins' moves, the probes' progress, the two studies' runs for the init comparison and
+    probe 3's record (:func:`gpu_record`)."""
 
     def __init__(self):
         from rga.study.report.claims import study_claims
@@ -180,6 +189,7 @@ class ScalePage:
         self.progress = probe_progress()
         frames = [r for r in (load_runs(e) for e in PAPER_TABLES) if not r.empty]
         self.runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        self.gpu = gpu_record()
 
     def answer(self) -> Markdown:
         """Two or three sentences: how far each probe has got and its judgements so far."""
@@ -188,31 +198,21 @@ class ScalePage:
         return Markdown(f"**In short.** {scale_status(self.shifts, self.progress)} "
                         f"{self.gpu_status()}")  # fmt: skip
 
-    @staticmethod
-    def gpu_record() -> dict | None:
-        """Probe 3's record in ``benchmarks/results/`` (None until a GPU has run it)."""
-        from rga.study.report.paths import repo_root
-
-        path = repo_root() / "benchmarks" / "results" / GPU_RECORD
-        return json.loads(path.read_text()) if path.is_file() else None
-
-    def gpu_status(self, record: dict | None = None) -> str:
+    def gpu_status(self) -> str:
         """Whether probe 3 ran: its record's device and when, or that it has not."""
-        record = self.gpu_record() if record is None else record
-        if record is None:
+        if self.gpu is None:
             return ("Probe 3 (the paper's network on a GPU) has not run: no GPU was lent to this "
                     "issue's working sessions; its script, `benchmarks/gpu_scale_probe.py`, is "
                     "ready and tried on the CPU.")  # fmt: skip
-        device = (record.get("machine") or {}).get("gpu", "a GPU")
-        return f"Probe 3 ran on {device} ({record.get('created', 'date not recorded')})."
+        device = (self.gpu.get("machine") or {}).get("gpu", "a GPU")
+        return f"Probe 3 ran on {device} ({self.gpu.get('created', 'date not recorded')})."
 
     def show_gpu(self):
         """Probe 3: its status, then its record's tables when a GPU ran it."""
         from IPython.display import display
 
-        record = self.gpu_record()
-        display(Markdown(self.gpu_status(record)))
-        for table in gpu_tables(record) if record else []:
+        display(Markdown(self.gpu_status()))
+        for table in gpu_tables(self.gpu) if self.gpu else []:
             if not table.empty:
                 display(styled(table, index=False))
 
