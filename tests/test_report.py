@@ -485,6 +485,9 @@ def test_an_experiment_page_opens_with_its_claims_grouped_by_verdict():
     assert "this table's 3 claims" in text  # mAP rows of the shown study (the other is pending)
     assert "*reversed*: “A beats B”. *inconclusive*: “C beats D”; “E beats F”." in text
     assert "holds" not in text.split("follows.")[1].split("Each verdict")[0]
+    one = claims[~claims["claim"].isin(["C beats D", "E beats F"])]
+    text = ExperimentPage("plugin_position", pd.DataFrame(), pd.DataFrame(), one).answer().data
+    assert "this table's one claim comes out as follows" in text
 
 
 def test_a_table_that_trains_no_baseline_shows_the_studys_baseline_beside_the_paper(tmp_path):

@@ -80,6 +80,27 @@ def test_a_claim_whose_runs_trained_on_several_cpus_says_so():
     assert table.loc["c", "caveat"] == "–"
 
 
+def test_an_inconclusive_claim_whose_intervals_exclude_zero_says_holm_left_it_undecided():
+    below = [_pair(-0.5, -0.9, -0.1, "undecided")]
+    above = [_pair(0.6, 0.1, 1.1, "undecided"), _pair(0.9, 0.2, 1.6, "undecided", "X")]
+    straddles = [_pair(0.6, 0.1, 1.1, "undecided"), _pair(0.2, -0.4, 0.8, "undecided", "X")]
+    claims = pd.DataFrame(
+        [
+            _row("a", "pretrained", "mAP", "inconclusive", below),
+            _row("b", "pretrained", "mAP", "inconclusive", above),
+            _row("c", "pretrained", "mAP", "inconclusive", straddles),
+            _row("d", "pretrained", "mAP", "reversed", [_pair(-0.5, -0.9, -0.1, "reversed")]),
+        ]
+    )
+    table = summary.claims_summary(claims, "pretrained").set_index("claim")
+    assert table.loc["a", "caveat"] == (
+        "its 95 % interval lies below zero, but Holm's correction leaves it undecided"
+    )
+    assert table.loc["b", "caveat"].startswith("every pair's 95 % interval lies above zero")
+    assert table.loc["c", "caveat"].startswith("these seeds detect")
+    assert table.loc["d", "caveat"] == "–"  # decided: nothing to explain
+
+
 def test_compute_table_counts_each_run_once_per_study_in_cpu_hours():
     runs = pd.DataFrame(
         {

@@ -123,7 +123,8 @@ class ExperimentPage:
                 parts.append(f"*{verdict}*: {named}")
         return Markdown(
             f"**In short.** In mAP, in {PROFILE_NAMES[self.profile]}, this table's "
-            f"{len(rows)} claim{'s' if len(rows) != 1 else ''} come out as follows. "
+            + (f"{len(rows)} claims come out" if len(rows) != 1 else "one claim comes out")
+            + " as follows. "
             + ". ".join(parts)
             + ". Each verdict rests on paired per-seed differences with Holm's correction; the "
             "pairs, their intervals and R1 are in the claims table below."

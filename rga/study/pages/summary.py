@@ -61,6 +61,18 @@ def cpus_of_claims(claims: pd.DataFrame, runs: pd.DataFrame, profile: str) -> di
     return out
 
 
+def _excluded_side(row: pd.Series) -> str:
+    """The side of zero all the pairs' intervals lie on: "below", "above", or "" for neither."""
+    pairs = [p for p in row["pairs"] if not math.isnan(p["low"])]
+    if not pairs or len(pairs) < len(row["pairs"]):
+        return ""
+    if all(p["high"] < 0 for p in pairs):
+        return "below"
+    if all(p["low"] > 0 for p in pairs):
+        return "above"
+    return ""
+
+
 def _caveat(row: pd.Series, depends: bool, cpus: list | None = None) -> str:
     """The one caveat that matters most for a claim's verdict (none before it has runs)."""
     if row["verdict"] == "not run":
@@ -69,6 +81,10 @@ def _caveat(row: pd.Series, depends: bool, cpus: list | None = None) -> str:
         return "a model on one side did not train"
     if depends:
         return "the verdict changes with the evaluated feature (z or z_hat)"
+    side = _excluded_side(row)
+    if row["verdict"] == "inconclusive" and side:
+        every = "its" if len(row["pairs"]) == 1 else "every pair's"
+        return f"{every} 95 % interval lies {side} zero, but Holm's correction leaves it undecided"
     if cpus:
         return f"its runs trained on {len(cpus)} CPUs ({', '.join(cpus)})"
     if row["verdict"] == "inconclusive" and not math.isnan(row["detectable"]):
