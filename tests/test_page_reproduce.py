@@ -43,13 +43,16 @@ def test_commits_are_grouped_per_experiment_and_dirty_ones_marked():
     assert list(rows.index) == [
         ("attention_variants", "aaaaaaaaaa"),
         ("plugin_position", "aaaaaaaaaa"),
-        ("plugin_position", "bbbbbbbbbb (dirty)"),
+        ("plugin_position", "bbbbbbbbbb (1 of 1 dirty)"),
     ]
     first = rows.loc[("plugin_position", "aaaaaaaaaa")]
     assert first["runs"] == "2" and first["wall time (h:mm)"] == "1:30"
     assert first["first finished (UTC)"] == "2026-11-29 13:00"
     assert first["last finished (UTC)"] == "2026-11-29 15:30"
     assert rows.loc[("attention_variants", "aaaaaaaaaa"), "wall time (h:mm)"] == "1:01"
+    clean = _run("plugin_position", "rga-s2", B, "2026-12-01T10:00:00+00:00")
+    table = views.commits_table(pd.concat([_runs(), pd.DataFrame([clean])]))
+    assert "bbbbbbbbbb (1 of 2 dirty)" in set(table["commit"])
 
 
 def test_the_total_counts_a_shared_run_once_and_names_the_commits():

@@ -46,14 +46,15 @@ def _finished_at(created) -> str:
 
 
 def _commit_row(runs: pd.DataFrame) -> dict:
-    """The commit of `runs` (" (dirty)" if any was trained on a dirty tree; "N commits" when
-    they are of several), their number, when the first and the last finished, and their time."""
-    dirty = bool(runs["git_dirty"].eq(True).any()) if "git_dirty" in runs else False
+    """The commit of `runs` (" (2 of 34 dirty)": how many were trained on a dirty tree; "N
+    commits" when they are of several), their number, when the first and the last finished, and
+    their time."""
+    dirty = int(runs["git_dirty"].eq(True).sum()) if "git_dirty" in runs else 0
     commits = runs["git_commit"].unique()
     created = pd.to_datetime(runs["created"], utc=True, errors="coerce")
-    one = len(commits) == 1
+    commit = short_commit(commits[0]) + (f" ({dirty} of {len(runs)} dirty)" if dirty else "")
     return {
-        "commit": short_commit(commits[0], dirty) if one else f"{count(len(commits))} commits",
+        "commit": commit if len(commits) == 1 else f"{count(len(commits))} commits",
         "runs": count(len(runs)),
         _FIRST: _finished_at(created.min()),
         _LAST: _finished_at(created.max()),
@@ -63,8 +64,8 @@ def _commit_row(runs: pd.DataFrame) -> dict:
 
 def commits_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, commit) of `runs` (:func:`rga.study.report.load_runs`), in the
-    order the commits were first used: the short commit (" (dirty)" when any of its runs was
-    trained with uncommitted changes), the number of runs, when the first and the last finished
+    order the commits were first used: the short commit (with how many of its runs were trained
+    with uncommitted changes, if any), the number of runs, when the first and the last finished
     (UTC) and their training + evaluation time (h:mm). A last row covers every run, each run id
     once (a model two experiments share is one run); its commit is the study's one commit, or
     "N commits". Empty for no runs."""
