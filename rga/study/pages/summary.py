@@ -62,15 +62,13 @@ def cpus_of_claims(claims: pd.DataFrame, runs: pd.DataFrame, profile: str) -> di
 
 
 def _excluded_side(row: pd.Series) -> str:
-    """The side of zero all the pairs' intervals lie on: "below", "above", or "" for neither."""
-    pairs = [p for p in row["pairs"] if not math.isnan(p["low"])]
-    if not pairs or len(pairs) < len(row["pairs"]):
-        return ""
-    if all(p["high"] < 0 for p in pairs):
+    """The side of zero all the pairs' intervals lie on: "below", "above", or "" for neither.
+    "below" reads the claim's "rules out above" bound, as the Results page's sentences do."""
+    bound = row.get("rules out above", math.nan)
+    if pd.notna(bound) and bound <= 0:
         return "below"
-    if all(p["low"] > 0 for p in pairs):
-        return "above"
-    return ""
+    lows = [p["low"] for p in row["pairs"]]
+    return "above" if lows and all(low > 0 for low in lows) else ""
 
 
 def _caveat(row: pd.Series, depends: bool, cpus: list | None = None) -> str:
