@@ -52,3 +52,39 @@ def test_probe_3s_record_gives_throughput_and_each_seeds_pair():
         "RGA-SC - baseline, R1": "-1.0",
     }]  # fmt: skip
     assert [t.empty for t in gpu_tables({})] == [True, True]
+
+
+def _shift(claim, metric, probe_verdict, study_verdict, moves, judgement, move=0.5):
+    return {"probe": "p", "claim": claim, "metric": metric, "probe verdict": probe_verdict,
+            "study verdict": study_verdict, "probe margin": 1.0 + move, "study margin": 1.0,
+            "move": move, "move low": move - 1.0, "move high": move + 1.0, "moves": moves,
+            "judgement": judgement}  # fmt: skip
+
+
+def test_the_findings_say_which_verdicts_change_and_whether_the_margin_moves():
+    import pandas as pd
+
+    from rga.study.pages.scale import findings_text
+
+    shifts = pd.DataFrame([
+        _shift("A beats B", "mAP", "inconclusive", "inconclusive", False, "stands at that scale"),
+        _shift("C beats D", "mAP", "holds", "inconclusive", True, "depends on scale", move=2.0),
+        _shift("A beats B", "R1", "inconclusive", "inconclusive", False, "stands at that scale"),
+        _shift("C beats D", "R1", "holds", "inconclusive", False,
+               "differs, within the seeds' resolution"),
+    ])  # fmt: skip
+    text = findings_text(shifts, "p")
+    assert text.startswith("**What changed.** In mAP, 1 of its 2 verdicts change.")
+    assert (
+        "“A beats B” stays inconclusive: its margin is +1.5 here against +1.0 in the study, "
+        "a move the seeds cannot tell from zero (+0.5 points, 95 % CI [-0.5, +1.5])."
+    ) in text
+    assert "“C beats D” changes verdict, “holds” here against “inconclusive” in the study:" in text
+    assert "a move the seeds detect (+2.0 points, 95 % CI [+1.0, +3.0])" in text
+    assert "In R1, 1 of 2 verdicts are the study's. “C beats D” changes verdict" in text
+
+    unchanged = shifts[shifts["claim"] == "A beats B"]
+    assert findings_text(unchanged, "p").endswith("In R1, 1 of 1 verdicts are the study's.")
+    pending = shifts.assign(judgement=["pending"] + list(shifts["judgement"][1:]))
+    assert findings_text(pending, "p") == ""
+    assert findings_text(shifts, "another probe") == ""

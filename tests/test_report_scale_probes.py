@@ -175,3 +175,7 @@ def test_the_status_counts_each_probes_runs_and_its_judged_claims_once():
         "Probe “a” (11 of 11 runs), claims in mAP: 1 stands at that scale, 1 depends on scale. "
         "Probe “b”: 2 of its 10 runs, no judgement yet."
     )
+    both_stand = shifts.assign(judgement="stands at that scale")
+    assert "claims in mAP: 2 stand at that scale." in scale_status(both_stand, progress)
+    both_differ = shifts.assign(judgement="differs, within the seeds' resolution")
+    assert "2 differ, within the seeds' resolution." in scale_status(both_differ, progress)

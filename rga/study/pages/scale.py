@@ -120,6 +120,48 @@ def probe_table(shifts: pd.DataFrame, probe: str) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def _claim_clause(row) -> str:
+    """One claim in a sentence: its verdict here against the study's, and what its margin did."""
+    claim = f"“{row['claim']}”"
+    if row["judgement"] == "not testable":
+        return f"{claim} is not testable (a model did not train)."
+    verdict = (
+        f"stays {row['probe verdict']}"
+        if row["probe verdict"] == row["study verdict"]
+        else f"changes verdict, “{row['probe verdict']}” here against “{row['study verdict']}” "
+        "in the study"
+    )
+    ci = f"95 % CI [{row['move low']:+.1f}, {row['move high']:+.1f}]"
+    detected = (
+        "a move the seeds detect" if row["moves"] else "a move the seeds cannot tell from zero"
+    )
+    return (f"{claim} {verdict}: its margin is {_signed(row['probe margin'])} here against "
+            f"{_signed(row['study margin'])} in the study, {detected} "
+            f"({_signed(row['move'])} points, {ci}).")  # fmt: skip
+
+
+def findings_text(shifts: pd.DataFrame, probe: str) -> str:
+    """What changed under ``probe`` and what did not, in words, once its claims are judged: each
+    claim in mAP (the verdict here against the study's, the margin's move), then R1's count;
+    "" while any of its claims is pending."""
+    rows = shifts[shifts["probe"] == probe]
+    if rows.empty or (rows["judgement"] == "pending").any():
+        return ""
+    primary = rows[rows["metric"] == "mAP"].drop_duplicates("claim")
+    changed = (primary["probe verdict"] != primary["study verdict"]).sum()
+    head = (f"none of its {len(primary)} verdicts changes" if changed == 0 else
+            f"{changed} of its {len(primary)} verdicts change")  # fmt: skip
+    clauses = " ".join(_claim_clause(r) for _, r in primary.iterrows())
+    text = f"**What changed.** In mAP, {head}. {clauses}"
+    r1 = rows[rows["metric"] == "R1"].drop_duplicates("claim")
+    if not r1.empty:
+        moved = r1[r1["probe verdict"] != r1["study verdict"]]
+        text += (f" In R1, {len(r1) - len(moved)} of {len(r1)} verdicts are the study's" +
+                 ("." if moved.empty else ". " + " ".join(
+                     _claim_clause(r) for _, r in moved.iterrows())))  # fmt: skip
+    return text
+
+
 GPU_RECORD = "gpu_scale_probe.json"  # under benchmarks/results/, where a lent GPU's record goes
 THROUGHPUT_LABELS = {
     "baseline": "baseline",
@@ -254,6 +296,12 @@ class ScalePage:
             display(Markdown(cpus))
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
+        findings = findings_text(self.shifts, name)
+        if not findings:
+            return styled(table, index=False, nowrap=nowrap)
+        from IPython.display import display
+
+        display(Markdown(findings))
         return styled(table, index=False, nowrap=nowrap)
 
     def show_convergence(self) -> Markdown:

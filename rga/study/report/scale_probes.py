@@ -249,6 +249,16 @@ def probe_progress(root=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _agree(judgement: str, count: int) -> str:
+    """The judgement's verb agreeing with its count: "stands at that scale" for one claim,
+    "stand at that scale" for several."""
+    if count == 1:
+        return judgement
+    verb, _, rest = judgement.partition(" ")
+    plural = {"stands": "stand", "depends": "depend", "differs,": "differ,"}.get(verb, verb)
+    return f"{plural} {rest}".strip()
+
+
 def scale_status(shifts: pd.DataFrame, progress: pd.DataFrame) -> str:
     """How far each probe has got and, once it has judgements, how many claims (in mAP) stand,
     depend on scale, and so on: "Probe “192x96”: 0 of its 10 runs, no judgement yet." (plain
@@ -264,6 +274,6 @@ def scale_status(shifts: pd.DataFrame, progress: pd.DataFrame) -> str:
                              "yet.")  # fmt: skip
             continue
         counts = judged["judgement"].value_counts()
-        listed = ", ".join(f"{n} {j}" for j, n in counts.items())
+        listed = ", ".join(f"{n} {_agree(j, n)}" for j, n in counts.items())
         sentences.append(f"Probe “{name}” ({done} of {planned} runs), claims in mAP: {listed}.")
     return " ".join(sentences)
