@@ -279,7 +279,9 @@ class ScalePage:
         if runs.empty or "hardware" not in runs:
             return ""
         counts = runs["hardware"].dropna().map(cpu_family).value_counts()
-        listed = ", ".join(f"{family} ({n} runs)" for family, n in counts.items())
+        listed = ", ".join(
+            f"{family} ({n} run{'s' if n != 1 else ''})" for family, n in counts.items()
+        )
         note = (
             " (pairs across the two compare runs that round differently)" if len(counts) > 1 else ""
         )
