@@ -299,11 +299,10 @@ class ScalePage:
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
         findings = findings_text(self.shifts, name)
-        if not findings:
-            return styled(table, index=False, nowrap=nowrap)
-        from IPython.display import display
+        if findings:
+            from IPython.display import display
 
-        display(Markdown(findings))
+            display(Markdown(findings))
         return styled(table, index=False, nowrap=nowrap)
 
     def show_convergence(self) -> Markdown:
