@@ -156,9 +156,8 @@ def findings_text(shifts: pd.DataFrame, probe: str) -> str:
     r1 = rows[rows["metric"] == "R1"].drop_duplicates("claim")
     if not r1.empty:
         moved = r1[r1["probe verdict"] != r1["study verdict"]]
-        text += (f" In R1, {len(r1) - len(moved)} of {len(r1)} verdicts are the study's" +
-                 ("." if moved.empty else ". " + " ".join(
-                     _claim_clause(r) for _, r in moved.iterrows())))  # fmt: skip
+        text += f" In R1, {len(r1) - len(moved)} of {len(r1)} verdicts are the study's."
+        text += "".join(" " + _claim_clause(r) for _, r in moved.iterrows())
     return text
 
 
