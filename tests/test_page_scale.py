@@ -88,3 +88,14 @@ def test_the_findings_say_which_verdicts_change_and_whether_the_margin_moves():
     pending = shifts.assign(judgement=["pending"] + list(shifts["judgement"][1:]))
     assert findings_text(pending, "p") == ""
     assert findings_text(shifts, "another probe") == ""
+
+    # a model that did not train is not a changed verdict
+    failed = shifts.assign(
+        judgement=["not testable"] + list(shifts["judgement"][1:]),
+        **{"probe verdict": ["not testable", "holds", "inconclusive", "holds"]},
+    )
+    text = findings_text(failed, "p")
+    assert text.startswith(
+        "**What changed.** In mAP, 1 of its 2 verdicts change, and 1 cannot "
+        "be tested. “A beats B” is not testable (a model did not train)."
+    )

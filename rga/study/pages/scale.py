@@ -148,9 +148,12 @@ def findings_text(shifts: pd.DataFrame, probe: str) -> str:
     if rows.empty or (rows["judgement"] == "pending").any():
         return ""
     primary = rows[rows["metric"] == "mAP"].drop_duplicates("claim")
-    changed = (primary["probe verdict"] != primary["study verdict"]).sum()
+    untestable = primary["judgement"] == "not testable"
+    changed = (~untestable & (primary["probe verdict"] != primary["study verdict"])).sum()
     head = (f"none of its {len(primary)} verdicts changes" if changed == 0 else
             f"{changed} of its {len(primary)} verdicts change")  # fmt: skip
+    if untestable.any():
+        head += f", and {untestable.sum()} cannot be tested"
     clauses = " ".join(_claim_clause(r) for _, r in primary.iterrows())
     text = f"**What changed.** In mAP, {head}. {clauses}"
     r1 = rows[rows["metric"] == "R1"].drop_duplicates("claim")
