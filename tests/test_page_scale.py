@@ -99,3 +99,33 @@ def test_the_findings_say_which_verdicts_change_and_whether_the_margin_moves():
         "**What changed.** In mAP, 1 of its 2 verdicts change, and 1 cannot "
         "be tested. “A beats B” is not testable (a model did not train)."
     )
+
+
+def test_the_longer_schedule_costs_the_probes_training_hours_times_the_ratio_of_epochs(tmp_path):
+    """Through the loader that the page uses, from results files as a run writes them."""
+    import dataclasses
+
+    from rga.engine.config import LARGE_PROFILE, make_config, model_label, run_id
+    from rga.study.pages.scale import longer_schedule_cost
+    from rga.study.report.runs import load_runs
+    from rga.study.results import make_record, write_result
+
+    for seed, seconds in ((0, 1800.0), (1, 5400.0)):
+        config = make_config(LARGE_PROFILE, kind=None, positions=(), seed=seed)
+        config = dataclasses.replace(config, experiment="scale_positions")
+        record = make_record(
+            config, run_id=run_id(config, "0123abcd"), label=model_label(config), metrics={},
+            curve=[], train_time_s=seconds, eval_time_s=60.0, dataset_statistics={},
+            hardware={}, data={"fingerprint": "0123abcd"},
+        )  # fmt: skip
+        write_result(record, tmp_path)
+    probe = load_runs("scale_positions", tmp_path, profiles=(LARGE_PROFILE,))
+    chosen, longer = "compressed, 200 epochs", "compressed, 280 epochs"
+    cost = ("the probe's 2 runs, which trained for 2.0 hours in all (one core each), would take "
+            "about 2.8 (x1.4).")  # fmt: skip
+    assert longer_schedule_cost(probe, chosen, longer, asked=True) == (
+        f"Under compressed, 280 epochs, {cost}"
+    )
+    assert longer_schedule_cost(probe, chosen, longer, asked=False) == (
+        f"The rule does not ask for compressed, 280 epochs, under which {cost}"
+    )

@@ -325,6 +325,18 @@ def init_check_runs(
     return runs[keep & runs.apply(schedule_name, axis=1).ne("")].reset_index(drop=True)
 
 
+def init_check_excess(table: pd.DataFrame, chosen: str) -> float | None:
+    """RGA-SC x4's final loss under the ``chosen`` schedule relative to the next longer one's
+    (:func:`convergence_table`'s "above next longer"; the rule asks for at most ``ENOUGH``), or
+    None until it has trained both."""
+    row = table if table.empty else table[
+        (table["schedule"] == chosen) & (table["model"] == MODELS[1]["kind"])
+    ]  # fmt: skip
+    if row.empty or pd.isna(row["above next longer"].iloc[0]):
+        return None
+    return float(row["above next longer"].iloc[0])
+
+
 def init_check_text(
     table: pd.DataFrame,
     chosen: str,
@@ -334,15 +346,12 @@ def init_check_text(
     """What the rule says of the `chosen` schedule for RGA-SC x4 ``where`` (under the official
     init; at 192x96 for the scale probe), from :func:`convergence_table` of
     :func:`init_check_runs`; ``stands``: what a pass means there."""
-    row = table if table.empty else table[
-        (table["schedule"] == chosen) & (table["model"] == MODELS[1]["kind"])
-    ]  # fmt: skip
-    if row.empty or pd.isna(row["above next longer"].iloc[0]):
+    excess = init_check_excess(table, chosen)
+    if excess is None:
         return (
             f"Pending: RGA-SC x4 {where} has not yet finished both the chosen "
             f"schedule ({chosen}) and the next longer one, so the rule cannot judge it yet."
         )
-    excess = float(row["above next longer"].iloc[0])
     verdict = (
         f"trained enough by the rule, so {stands}"
         if excess <= ENOUGH

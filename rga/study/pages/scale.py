@@ -164,6 +164,22 @@ def findings_text(shifts: pd.DataFrame, probe: str) -> str:
     return text
 
 
+def longer_schedule_cost(probe: pd.DataFrame, chosen: str, longer: str, asked: bool) -> str:
+    """What the probe's runs cost under the ``chosen`` schedule and about what they would under
+    the ``longer`` one (training time times the ratio of epochs), which the rule ``asked`` for
+    or not. ``probe``: ``load_runs`` rows (``train_time_s``: seconds of training, one core
+    each)."""
+    from rga.study.regime import GRID
+
+    hours = probe["train_time_s"].astype(float).sum() / 3600
+    ratio = GRID[longer]["epochs"] / GRID[chosen]["epochs"]
+    cost = (f"the probe's {len(probe)} runs, which trained for {hours:.1f} hours in all (one core "
+            f"each), would take about {hours * ratio:.1f} (x{ratio:.1f})")  # fmt: skip
+    if asked:
+        return f"Under {longer}, {cost}."
+    return f"The rule does not ask for {longer}, under which {cost}."
+
+
 GPU_RECORD = "gpu_scale_probe.json"  # under benchmarks/results/, where a lent GPU's record goes
 THROUGHPUT_LABELS = {
     "baseline": "baseline",
@@ -322,17 +338,13 @@ class ScalePage:
             load_runs("regime", profiles=(LARGE_PROFILE,)), probe, profile=LARGE_PROFILE
         )
         chosen, longer = choice["schedule_name"], regime.next_longer(choice["schedule_name"])
+        table = regime.convergence_table(runs)
         text = regime.init_check_text(
-            regime.convergence_table(runs), chosen, where="at 192x96",
-            stands="the study's schedule serves at this size too",
-        )  # fmt: skip
-        if not probe.empty and not text.startswith("Pending"):
-            hours = probe["train_time_s"].sum() / 3600
-            ratio = regime.GRID[longer]["epochs"] / regime.GRID[chosen]["epochs"]
-            text += (
-                f" The probe's {len(probe)} runs trained for {hours:.1f} hours in all (one core "
-                f"each); under {longer} they would take about {hours * ratio:.1f} (x{ratio:.1f})."
-            )
+            table, chosen, where="at 192x96", stands="the study's schedule serves at this size too"
+        )
+        excess = regime.init_check_excess(table, chosen)
+        if not probe.empty and excess is not None:
+            text += " " + longer_schedule_cost(probe, chosen, longer, asked=excess > regime.ENOUGH)
         return Markdown(text)
 
     def show_init_verdicts(self):
