@@ -121,11 +121,11 @@ def test_the_longer_schedule_costs_the_probes_training_hours_times_the_ratio_of_
         write_result(record, tmp_path)
     probe = load_runs("scale_positions", tmp_path, profiles=(LARGE_PROFILE,))
     chosen, longer = "compressed, 200 epochs", "compressed, 280 epochs"
-    cost = ("the probe's 2 runs, which trained for 2.0 hours in all (one core each), would take "
-            "about 2.8 (x1.4).")  # fmt: skip
+    cost = ("the probe's 2 runs (2.0 hours of training in all, one core each) would take about "
+            "2.8 hours (x1.4).")  # fmt: skip
     assert longer_schedule_cost(probe, chosen, longer, asked=True) == (
         f"Under compressed, 280 epochs, {cost}"
     )
     assert longer_schedule_cost(probe, chosen, longer, asked=False) == (
-        f"The rule does not ask for compressed, 280 epochs, under which {cost}"
+        f"The rule does not ask for compressed, 280 epochs; under it {cost}"
     )

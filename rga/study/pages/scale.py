@@ -173,11 +173,11 @@ def longer_schedule_cost(probe: pd.DataFrame, chosen: str, longer: str, asked: b
 
     hours = probe["train_time_s"].astype(float).sum() / 3600
     ratio = GRID[longer]["epochs"] / GRID[chosen]["epochs"]
-    cost = (f"the probe's {len(probe)} runs, which trained for {hours:.1f} hours in all (one core "
-            f"each), would take about {hours * ratio:.1f} (x{ratio:.1f})")  # fmt: skip
+    cost = (f"the probe's {len(probe)} runs ({hours:.1f} hours of training in all, one core "
+            f"each) would take about {hours * ratio:.1f} hours (x{ratio:.1f})")  # fmt: skip
     if asked:
         return f"Under {longer}, {cost}."
-    return f"The rule does not ask for {longer}, under which {cost}."
+    return f"The rule does not ask for {longer}; under it {cost}."
 
 
 GPU_RECORD = "gpu_scale_probe.json"  # under benchmarks/results/, where a lent GPU's record goes
