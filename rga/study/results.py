@@ -93,8 +93,8 @@ def load_results(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFram
     (tuples stay tuples, e.g. ``positions``; a None ``kind``/``weights`` is the string "none",
     as pandas would make None a NaN that groupby drops; a field newer than the file gets the value
     earlier runs had, ``rga.engine.config.ADDED_FIELDS``), and run_id, label, wall_time_s,
-    train_time_s, images_per_s, git_commit, device name, final training loss, data_fingerprint, the curve (a
-    list of dicts) and attention_precision and attention_parts when present.
+    train_time_s, images_per_s, git_commit, device name, final training loss, data_fingerprint,
+    the curve (a list of dicts) and attention_precision and attention_parts when present.
 
     `paths_or_dir`: a folder (searched recursively for ``*.json``), one file, or several. Two
     files of one run id (a run two experiments share) must hold the same results: otherwise a
