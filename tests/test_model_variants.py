@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from result_fakes import fake_record, scores
 from torch import nn
 
 from rga.analysis.probe import probe, relation_maps, score_model_attention
@@ -37,7 +38,7 @@ from rga.model import (
 )
 from rga.model.backbone import residual_branches
 from rga.study.pages.architecture import parameter_counts_table
-from rga.study.results import load_results, make_record, write_result
+from rga.study.results import load_results, write_result
 
 ARCH, H, W = "resnet18-w0.25", 64, 32
 SIZES = {1: (16, 8), 2: (8, 4), 3: (4, 2), 4: (4, 2)}  # stage maps of a 64x32 input
@@ -508,32 +509,7 @@ def test_model_labels_of_new_kinds(kind, embedding, label):
 
 
 def _record(config):
-    metrics = {
-        f: {"R1": 50.0, "R5": 70.0, "R10": 80.0, "mAP": 40.0, "mINP": 20.0} for f in ("z", "z_hat")
-    }
-    curve = [
-        {
-            "epoch": 0,
-            "lr": 1e-4,
-            "loss": 2.0,
-            "ce": 1.5,
-            "triplet": 0.5,
-            "images_per_s": 10.0,
-            "seconds": 1.0,
-        }
-    ]
-    return make_record(
-        config,
-        run_id=run_id(config, FP),
-        label=model_label(config),
-        metrics=metrics,
-        curve=curve,
-        train_time_s=1.0,
-        eval_time_s=1.0,
-        dataset_statistics={"train": {"ids": 4, "images": 8, "cameras": 2}},
-        data={"fingerprint": FP},
-        hardware={"device_name": "cpu-x"},
-    )
+    return fake_record(config, metrics=scores(40.0, R1=50.0), data={"fingerprint": FP})
 
 
 def test_results_files_round_trip_the_new_fields(tmp_path):

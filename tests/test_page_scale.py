@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from result_fakes import write_fake_run
+
 from rga.study.pages.scale import scale_settings, sizes_table
 
 HIDDEN_SPATIAL = "spatial gate head, hidden units"
@@ -105,20 +107,14 @@ def test_the_longer_schedule_costs_the_probes_training_hours_times_the_ratio_of_
     """Through the loader that the page uses, from results files as a run writes them."""
     import dataclasses
 
-    from rga.engine.config import LARGE_PROFILE, make_config, model_label, run_id
+    from rga.engine.config import LARGE_PROFILE, make_config
     from rga.study.pages.scale import longer_schedule_cost
     from rga.study.report.runs import load_runs
-    from rga.study.results import make_record, write_result
 
     for seed, seconds in ((0, 1800.0), (1, 5400.0)):
         config = make_config(LARGE_PROFILE, kind=None, positions=(), seed=seed)
         config = dataclasses.replace(config, experiment="scale_positions")
-        record = make_record(
-            config, run_id=run_id(config, "0123abcd"), label=model_label(config), metrics={},
-            curve=[], train_time_s=seconds, eval_time_s=60.0, dataset_statistics={},
-            hardware={}, data={"fingerprint": "0123abcd"},
-        )  # fmt: skip
-        write_result(record, tmp_path)
+        write_fake_run(tmp_path, config, train_time_s=seconds)
     probe = load_runs("scale_positions", tmp_path, profiles=(LARGE_PROFILE,))
     chosen, longer = "compressed, 200 epochs", "compressed, 280 epochs"
     cost = ("the probe's 2 runs (2.0 hours of training in all, one core each) would take about "

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 from matplotlib.figure import Figure
+from result_fakes import write_fake_run
 
 import rga.study.report as report
-from rga.engine.config import PROFILES, make_config, model_label, run_id
+from rga.engine.config import PROFILES, make_config, run_id
 from rga.model import ReIDNet
 from rga.study.pages.architecture import (
     architecture_table,
@@ -20,7 +21,6 @@ from rga.study.pages.architecture import (
 )
 from rga.study.pages.probe import probe_view, probe_widget
 from rga.study.report.plots import plot_curves, plot_metric_by, plot_table2_gains
-from rga.study.results import make_record, write_result
 
 FINGERPRINT = "0123456789abcdef"
 
@@ -46,13 +46,10 @@ def _write_run(
         for e in range(2)
     ]
     extra = {"attention_precision": precision} if precision else {}
-    record = make_record(
-        config, run_id=run_id(config, FINGERPRINT), label=model_label(config), metrics=metrics,
-        curve=curve, train_time_s=2.0, eval_time_s=1.0,
-        dataset_statistics={"train": {"ids": 4, "images": 8, "cameras": 2}},
+    return write_fake_run(
+        root, config, metrics=metrics, curve=curve, train_time_s=2.0,
         data={"fingerprint": FINGERPRINT}, hardware={"device_name": "test-cpu"}, **extra,
     )  # fmt: skip
-    return write_result(record, root)
 
 
 @pytest.mark.parametrize(

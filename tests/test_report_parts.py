@@ -4,10 +4,11 @@ small files written here (no book build)."""
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from result_fakes import scores, write_fake_run
 
 import rga.study.report as report
 from rga.analysis.draw_ranks import RankedRow, figure_ranked_lists
-from rga.engine.config import make_config, model_label, run_id
+from rga.engine.config import make_config
 from rga.study.pages.attention import parts_sentences, parts_summary
 from rga.study.report.attention_parts import attention_parts_table
 from rga.study.report.ranked_lists import (
@@ -15,10 +16,7 @@ from rga.study.report.ranked_lists import (
     save_ranked_lists,
     select_ranked_lists,
 )
-from rga.study.results import make_record, write_result
 from rga.synth import PARTS, ensure_synthreid
-
-FINGERPRINT = "0123abcd"
 
 
 def part_scores(stage: int, seed: int) -> dict:
@@ -34,18 +32,10 @@ def part_scores(stage: int, seed: int) -> dict:
 
 def write_run(root, experiment, seed, parts=True):
     config = make_config("smoke", experiment=experiment, kind="rga-sc", seed=seed)
-    metrics = {
-        f: {"R1": 1.0, "R5": 1.0, "R10": 1.0, "mAP": 1.0, "mINP": 1.0} for f in ("z", "z_hat")
-    }
     extra = (
         {"attention_parts": {str(s): part_scores(s, seed) for s in (1, 2, 3, 4)}} if parts else {}
     )
-    record = make_record(
-        config, run_id=run_id(config, FINGERPRINT), label=model_label(config), metrics=metrics, curve=[],
-        train_time_s=1.0, eval_time_s=1.0, dataset_statistics={}, hardware={},
-        data={"fingerprint": FINGERPRINT}, **extra,
-    )  # fmt: skip
-    write_result(record, root)
+    write_fake_run(root, config, metrics=scores(1.0, R1=1.0), **extra)
 
 
 def test_part_table_pools_seeds_once_per_run(tmp_path):

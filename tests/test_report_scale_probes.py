@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from result_fakes import scores, write_fake_run
 
 from rga.study.report.scale_probes import (
     PROBES,
@@ -106,20 +107,10 @@ def test_each_probe_plans_the_seeds_of_its_issue():
 
 
 def _write(root, experiment, config, value, seed):
-    from rga.engine.config import model_label, run_id
-    from rga.study.results import make_record, write_result
-
     config = dataclasses.replace(config, experiment=experiment, seed=seed)
-    metrics = {f: {"R1": value + 5, "R5": 99.0, "R10": 99.0, "mAP": value, "mINP": 50.0}
-               for f in ("z", "z_hat")}  # fmt: skip
-    record = make_record(
-        config, run_id=run_id(config, "0123abcd"), label=model_label(config), metrics=metrics,
-        curve=[{"epoch": 0, "loss": 1.0, "ce": 0.5, "triplet": 0.1, "images_per_s": 100.0,
-                "seconds": 8.0}], train_time_s=1.0,
-        eval_time_s=1.0, dataset_statistics={"train": {"ids": 200}}, hardware={},
-        data={"fingerprint": "0123abcd"},
-    )  # fmt: skip
-    write_result(record, root)
+    curve = [{"epoch": 0, "loss": 1.0, "ce": 0.5, "triplet": 0.1, "images_per_s": 100.0,
+              "seconds": 8.0}]  # fmt: skip
+    write_fake_run(root, config, metrics=scores(value), curve=curve)
 
 
 def test_probe_1_is_judged_on_its_runs_and_the_studys_baseline(tmp_path):

@@ -6,11 +6,12 @@ import json
 
 import pytest
 import torch
+from result_fakes import fake_record
 
 from rga.engine.build import build_model
-from rga.engine.config import ADDED_FIELDS, config_from_dict, make_config, model_label, run_id
+from rga.engine.config import ADDED_FIELDS, config_from_dict, make_config, run_id
 from rga.model import ReIDNet
-from rga.study.results import load_results, make_record, write_result
+from rga.study.results import load_results, write_result
 
 FP = "d5feeae32a1b2c3d"
 
@@ -75,18 +76,8 @@ def test_bad_values_name_the_field_and_the_fix(overrides, message):
 def test_older_results_files_get_the_defaults(tmp_path):
     def record(config):
         metrics = {f: {"R1": 50.0, "mAP": 40.0} for f in ("z", "z_hat")}
-        return make_record(
-            config,
-            run_id=run_id(config, FP),
-            label=model_label(config),
-            metrics=metrics,
-            curve=[{"epoch": 0, "loss": 2.0, "images_per_s": 8.0, "seconds": 1.0}],
-            train_time_s=1.0,
-            eval_time_s=1.0,
-            dataset_statistics={},
-            data={"fingerprint": FP},
-            hardware={"device_name": "cpu-x"},
-        )
+        curve = [{"epoch": 0, "loss": 2.0, "images_per_s": 8.0, "seconds": 1.0}]
+        return fake_record(config, metrics=metrics, curve=curve, data={"fingerprint": FP})
 
     wide = make_config("smoke", experiment="exp", kind="rga-sc", rga_ratios="1,1,8")
     write_result(record(wide), tmp_path)
