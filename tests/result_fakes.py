@@ -4,6 +4,10 @@ from rga.engine.config import model_label, run_id
 from rga.study.results import make_record, write_result
 
 FINGERPRINT = "0123abcd"  # a data tag (the first characters of a data fingerprint)
+# a training curve that ends well fitted (cross-entropy far below a uniform guess's)
+FITTED = [
+    {"epoch": 0, "loss": 1.0, "ce": 0.5, "triplet": 0.1, "images_per_s": 100.0, "seconds": 8.0}
+]
 
 
 def scores(mAP: float, R1: float | None = None) -> dict:

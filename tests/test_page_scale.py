@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from result_fakes import write_fake_run
+from result_fakes import FITTED, scores, write_fake_run
 
 from rga.study.pages.scale import scale_settings, sizes_table
 
@@ -125,3 +125,26 @@ def test_the_longer_schedule_costs_the_probes_training_hours_times_the_ratio_of_
     assert longer_schedule_cost(probe, chosen, longer, asked=False) == (
         f"The rule does not ask for compressed, 280 epochs; under it {cost}"
     )
+
+
+def test_a_probes_own_verdicts_say_what_an_inconclusive_claim_rules_out(tmp_path):
+    """Probe 2's three settings, three seeds each, written as its runs write them: margins of a
+    few tenths either way leave both claims inconclusive, and the words say what that rules out."""
+    from rga.engine.config import LARGE_PROFILE
+    from rga.study.experiments import experiment_configs
+    from rga.study.pages.scale import own_verdicts
+    from rga.study.report.scale_probes import PROBES, probe_claims
+
+    offsets = {None: (0.0, 0.0, 0.0), "rga-sc": (0.5, -0.4, 0.2), "rga-sc-norel": (0.1, 0.3, -0.5)}
+    for config in experiment_configs("scale_positions", LARGE_PROFILE, "study"):
+        mAP = 70 + config.seed + offsets[config.kind][config.seed]
+        write_fake_run(tmp_path, config, metrics=scores(mAP), curve=FITTED)
+    probes = probe_claims(PROBES[1:], root=tmp_path)
+    assert set(probes["verdict"]) == {"inconclusive"}
+    text = own_verdicts(probes, "192x96").data
+    assert text.startswith("Its verdicts on its own runs:")
+    for claim in PROBES[1].claims:
+        line = next(item for item in text.splitlines() if claim in item)
+        assert "*inconclusive* in mAP: a gain above" in line and "is ruled out at 95 %" in line
+        assert "the seeds detect" in line and line.endswith("3 seeds.")
+    assert own_verdicts(probes, "official sizes").data == ""

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from result_fakes import scores, write_fake_run
+from result_fakes import FITTED, scores, write_fake_run
 
 from rga.study.report.scale_probes import (
     PROBES,
@@ -108,9 +108,7 @@ def test_each_probe_plans_the_seeds_of_its_issue():
 
 def _write(root, experiment, config, value, seed):
     config = dataclasses.replace(config, experiment=experiment, seed=seed)
-    curve = [{"epoch": 0, "loss": 1.0, "ce": 0.5, "triplet": 0.1, "images_per_s": 100.0,
-              "seconds": 8.0}]  # fmt: skip
-    write_fake_run(root, config, metrics=scores(value), curve=curve)
+    write_fake_run(root, config, metrics=scores(value), curve=FITTED)
 
 
 def test_probe_1_is_judged_on_its_runs_and_the_studys_baseline(tmp_path):

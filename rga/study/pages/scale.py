@@ -140,6 +140,18 @@ def _claim_clause(row) -> str:
             f"({_signed(row['move'])} points, {ci}).")  # fmt: skip
 
 
+def own_verdicts(probes: pd.DataFrame, probe: str) -> Markdown:
+    """The probe's verdicts on its own runs in words, as the Results page gives the study's: each
+    decided pair, or what an inconclusive claim rules out and what its seeds detect.
+    ``probes``: :func:`rga.study.report.scale_probes.probe_claims` rows."""
+    from rga.study.report.claim_text import verdict_sentences
+
+    rows = probes[probes["probe"] == probe] if not probes.empty else probes
+    if rows.empty:
+        return Markdown("")
+    return Markdown(f"Its verdicts on its own runs:\n\n{verdict_sentences(rows).data}")
+
+
 def findings_text(shifts: pd.DataFrame, probe: str) -> str:
     """What changed under ``probe`` and what did not, in words, once its claims are judged: each
     claim in mAP (the verdict here against the study's, the margin's move), then R1's count;
@@ -316,12 +328,13 @@ class ScalePage:
             display(Markdown(cpus))
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
+        from IPython.display import display
+
         findings = findings_text(self.shifts, name)
         if findings:
-            from IPython.display import display
-
             display(Markdown(findings))
-        return styled(table, index=False, nowrap=nowrap)
+        display(styled(table, index=False, nowrap=nowrap))
+        return own_verdicts(self.probes, name)
 
     def show_convergence(self) -> Markdown:
         """The rule's convergence measure at 192x96 (RGA-SC x4, seed 0, the chosen schedule
