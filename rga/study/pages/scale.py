@@ -12,7 +12,7 @@ import json
 import math
 
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from rga.analysis.module_sizes import cbam_sizes, rga_sizes
 from rga.engine.config import PROFILES, RunConfig, make_config
@@ -281,8 +281,6 @@ class ScalePage:
 
     def show_gpu(self):
         """Probe 3: its status, then its record's tables when a GPU ran it."""
-        from IPython.display import display
-
         display(Markdown(self.gpu_status()))
         for table in gpu_tables(self.gpu) if self.gpu else []:
             if not table.empty:
@@ -318,18 +316,16 @@ class ScalePage:
         return f"Its runs trained on: {listed}{note}."
 
     def show_probe(self, name: str):
+        """One probe's findings: its runs' CPUs, what changed in words, the table of margins and
+        moves (:func:`probe_table`), then its own verdicts in words (:func:`own_verdicts`)."""
         table = probe_table(self.shifts, name)
         if table.empty:
             return Markdown(f"No claim of probe *{name}* has runs yet.")
         cpus = self.cpus(name)  # reads the probe's results files: once
         if cpus:
-            from IPython.display import display
-
             display(Markdown(cpus))
         nowrap = ["metric", "probe: verdict, margin", "study: verdict, margin",
                   "move (probe - study), 95 % CI", "Holm p"]  # fmt: skip
-        from IPython.display import display
-
         findings = findings_text(self.shifts, name)
         if findings:
             display(Markdown(findings))
